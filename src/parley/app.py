@@ -1,0 +1,62 @@
+"""`create_app(settings)`: builds the ASGI app; everything it needs comes in through settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+from pydantic_ai.agent import AbstractAgent
+
+from . import __version__, errors
+from .agents import load_agent, model_label
+from .db.engine import create_engine
+from .db.migrate import upgrade
+from .deps import current_owner
+from .headers import SecurityHeaders
+from .limits import BodySizeLimit
+from .routes import conversations, messages, pages, runs
+from .runs import Runs
+from .settings import Settings
+from .store import Store
+
+
+def create_app(settings: Settings, agent: AbstractAgent[Any, Any] | None = None) -> FastAPI:
+    """Build Parley. `agent` overrides the one the settings name (tests pass their own)."""
+    chosen = agent if agent is not None else load_agent(settings)
+    label = model_label(chosen)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        await upgrade(engine)
+        store = Store(engine)
+        # Nothing can be generating at start: replies left so by a dead process are marked.
+        await store.mark_interrupted()
+        app.state.store = store
+        app.state.runs = Runs(store, chosen, label, settings)
+        try:
+            yield
+        finally:
+            await app.state.runs.shutdown()
+            await engine.dispose()
+
+    app = FastAPI(title="Parley", version=__version__, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.model = label
+    errors.install(app)
+
+    api = APIRouter(prefix="/api", dependencies=[Depends(current_owner)])
+    api.include_router(pages.info)
+    api.include_router(conversations.router)
+    api.include_router(messages.router)
+    api.include_router(runs.router)
+    app.include_router(api)
+    app.include_router(pages.pages)
+    app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
+
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
+    return app

@@ -1,0 +1,75 @@
+"""The `parley` command: serve, migrate, --version."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from . import __version__
+from .agents import AgentConfigError
+from .settings import Settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="parley", description="A chat app for Pydantic AI.")
+    parser.add_argument("--version", action="version", version=f"parley {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run Parley")
+    serve.add_argument("--model", help="Pydantic AI model string, e.g. openai:gpt-4o")
+    serve.add_argument("--agent", help="your agent as package.module:attribute")
+    serve.add_argument("--instructions", help="instructions (system prompt) for every run")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
+    serve.add_argument("--database-url", help="SQLAlchemy async database URL")
+
+    migrate = commands.add_parser("migrate", help="apply database migrations and exit")
+    migrate.add_argument("--database-url", help="SQLAlchemy async database URL")
+
+    args = parser.parse_args(argv)
+    overrides = {k: v for k, v in vars(args).items() if k != "command" and v is not None}
+    settings = Settings(**overrides)
+    if args.command == "migrate":
+        return _migrate(settings)
+    return _serve(settings)
+
+
+def _serve(settings: Settings) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    try:
+        app = create_app(settings)
+    except AgentConfigError as exc:
+        print(f"parley: {exc}", file=sys.stderr)
+        return 2
+    print(f"Parley {__version__} on http://{settings.host}:{settings.port}", file=sys.stderr)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def _migrate(settings: Settings) -> int:
+    from .db.engine import create_engine
+    from .db.migrate import upgrade
+
+    async def run() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    print(f"parley: database at head ({_redacted(settings.database_url)})", file=sys.stderr)
+    return 0
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    parsed: Any = make_url(url)
+    return str(parsed.render_as_string(hide_password=True))

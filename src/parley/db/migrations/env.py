@@ -1,0 +1,20 @@
+"""Alembic environment: Parley always hands Alembic an open connection (see migrate.py)."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from parley.db.tables import metadata
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations with `parley migrate`, which provides the connection")
+
+context.configure(
+    connection=connection,
+    target_metadata=metadata,
+    # SQLite cannot ALTER most things in place; batch mode rebuilds tables when needed.
+    render_as_batch=connection.dialect.name == "sqlite",
+)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,66 @@
+"""The database schema: the one source of truth, mirrored by the Alembic migrations.
+
+Designed for what comes next without a rewrite: every conversation has an owner, messages
+form a tree (`parent_id`; the conversation's `current_leaf_id` marks the branch shown), and
+an assistant message carries its run's state (`status`, `run_id`) so a reply can outlive the
+HTTP request that started it.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = sa.String(32)
+TIME = sa.DateTime(timezone=True)
+
+conversations = sa.Table(
+    "conversations",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("owner_id", sa.String(64), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    # The leaf of the branch the UI shows; edits and regenerations will move it.
+    sa.Column("current_leaf_id", ID, nullable=True),
+    sa.Column("created_at", TIME, nullable=False),
+    sa.Column("updated_at", TIME, nullable=False),
+    sa.Index(None, "owner_id", "updated_at", "id"),
+)
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column(
+        "conversation_id",
+        ID,
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("parent_id", ID, sa.ForeignKey("messages.id", ondelete="CASCADE"), nullable=True),
+    # Insertion order within the conversation; ties between branches are broken by it.
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    # What the UI lists: text/thinking/tool parts, text with its sanitized HTML.
+    sa.Column("parts", sa.JSON, nullable=False),
+    # Pydantic AI's own JSON (ModelMessagesTypeAdapter) for the model messages of this turn.
+    sa.Column("model_messages", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("model", sa.String(200), nullable=True),
+    sa.Column("usage", sa.JSON, nullable=True),
+    sa.Column("run_id", ID, nullable=True),
+    sa.Column("created_at", TIME, nullable=False),
+    sa.Column("updated_at", TIME, nullable=False),
+    sa.Index(None, "conversation_id", "seq"),
+    sa.Index(None, "status"),
+)

@@ -1,0 +1,69 @@
+"""/api/conversations: create, list, get, rename, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+
+from ..deps import Owner, RunsDep, StoreDep
+from ..schemas import Conversation, ConversationCreate, ConversationUpdate, Page
+
+router = APIRouter(prefix="/conversations", tags=["conversations"])
+
+NOT_FOUND = "No such conversation."
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_conversation(
+    body: ConversationCreate, owner: Owner, store: StoreDep
+) -> Conversation:
+    return await store.create_conversation(owner, body.title)
+
+
+@router.get("")
+async def list_conversations(
+    owner: Owner,
+    store: StoreDep,
+    runs: RunsDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page[Conversation]:
+    items, next_cursor = await store.list_conversations(owner, limit, cursor)
+    return Page(items=[_with_run(c, runs) for c in items], next_cursor=next_cursor)
+
+
+@router.get("/{conversation_id}")
+async def get_conversation(
+    conversation_id: str, owner: Owner, store: StoreDep, runs: RunsDep
+) -> Conversation:
+    conversation = await store.get_conversation(owner, conversation_id)
+    if conversation is None:
+        raise HTTPException(404, NOT_FOUND)
+    return _with_run(conversation, runs)
+
+
+@router.patch("/{conversation_id}")
+async def rename_conversation(
+    conversation_id: str, body: ConversationUpdate, owner: Owner, store: StoreDep, runs: RunsDep
+) -> Conversation:
+    conversation = await store.rename_conversation(owner, conversation_id, body.title)
+    if conversation is None:
+        raise HTTPException(404, NOT_FOUND)
+    return _with_run(conversation, runs)
+
+
+@router.delete("/{conversation_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_conversation(
+    conversation_id: str, owner: Owner, store: StoreDep, runs: RunsDep
+) -> Response:
+    run_id = runs.active_run_id(conversation_id)
+    if run_id is not None:
+        runs.stop(owner, run_id)
+    if not await store.delete_conversation(owner, conversation_id):
+        raise HTTPException(404, NOT_FOUND)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _with_run(conversation: Conversation, runs: RunsDep) -> Conversation:
+    return conversation.model_copy(update={"active_run_id": runs.active_run_id(conversation.id)})

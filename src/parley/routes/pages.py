@@ -1,0 +1,38 @@
+"""The page itself, its static files, and /api/info."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, Response
+
+from .. import __version__
+from ..deps import Owner, SettingsDep
+from ..render import highlight_css
+from ..schemas import Info
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+pages = APIRouter(include_in_schema=False)
+info = APIRouter(tags=["info"])
+
+
+@pages.get("/")
+@pages.get("/c/{conversation_id}")
+async def index() -> FileResponse:
+    return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+@pages.get("/static/highlight.css")
+async def highlight_stylesheet() -> Response:
+    return Response(highlight_css(), media_type="text/css")
+
+
+@info.get("/info")
+async def get_info(request: Request, _owner: Owner, settings: SettingsDep) -> Info:
+    return Info(
+        version=__version__,
+        model=request.app.state.model,
+        max_prompt_chars=settings.max_prompt_chars,
+    )

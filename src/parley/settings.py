@@ -1,0 +1,60 @@
+"""Parley's one settings object: environment (`PARLEY_*`), then CLI flags on top."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from platformdirs import user_data_path
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_database_url() -> str:
+    # The user's data directory, never the installed package: upgrades and read-only
+    # installs must not touch the conversations.
+    path = user_data_path("parley", appauthor=False) / "parley.db"
+    return f"sqlite+aiosqlite:///{path}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
+
+    model: str | None = Field(
+        default=None,
+        description="Pydantic AI model string, e.g. openai:gpt-4o, anthropic:claude-sonnet-4-5, ollama:llama3.2.",
+    )
+    agent: str | None = Field(
+        default=None, description="Your own agent as package.module:attribute (an Agent instance)."
+    )
+    instructions: str | None = Field(
+        default=None, description="Instructions (system prompt) added to every run."
+    )
+    database_url: str = Field(
+        default_factory=default_database_url,
+        description="SQLAlchemy async URL; default is a SQLite file in the user data directory.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address to listen on.")
+    port: int = Field(default=8000, description="Port to listen on.")
+    max_prompt_chars: int = Field(
+        default=100_000, gt=0, description="Longest prompt accepted (longer is 413)."
+    )
+    max_body_bytes: int = Field(
+        default=1_000_000, gt=0, description="Largest request body accepted (larger is 413)."
+    )
+    run_timeout: float = Field(
+        default=600.0, gt=0, description="Seconds a reply may take before it is stopped."
+    )
+    max_output_tokens: int | None = Field(
+        default=None, gt=0, description="Token limit per reply (Pydantic AI UsageLimits)."
+    )
+    max_requests_per_reply: int = Field(
+        default=20, gt=0, description="Model requests per reply, tool calls included (UsageLimits)."
+    )
+
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file behind `database_url`, if it is one."""
+        prefix = "sqlite+aiosqlite:///"
+        if self.database_url.startswith(prefix):
+            rest = self.database_url[len(prefix) :]
+            return Path(rest) if rest and rest != ":memory:" else None
+        return None

@@ -1,0 +1,382 @@
+"""Conversations and messages in the database: every read and write of them goes through here.
+
+Every method takes the owner and scopes its query by it, so a conversation of another owner
+is indistinguishable from one that does not exist.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic_ai.messages import ModelMessage, ModelMessagesTypeAdapter
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from .db.tables import conversations, messages
+from .ids import new_id
+from .schemas import Conversation, Message, Part, Status, TextPart, Usage
+
+_EMPTY = b"[]"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _utc(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything Parley writes is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def dump_messages(model_messages: Sequence[ModelMessage]) -> str:
+    return ModelMessagesTypeAdapter.dump_json(list(model_messages)).decode()
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The rows a new prompt creates: the user's message and the assistant's placeholder."""
+
+    conversation_id: str
+    user: Message
+    assistant: Message
+    history: list[ModelMessage]
+
+
+class ConversationBusy(Exception):
+    """The conversation already has a reply being generated."""
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    # -- conversations -------------------------------------------------------------------
+
+    async def create_conversation(self, owner: str, title: str | None = None) -> Conversation:
+        stamp = now()
+        row = {
+            "id": new_id(),
+            "owner_id": owner,
+            "title": title or "New chat",
+            "current_leaf_id": None,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+        async with self.engine.begin() as conn:
+            await conn.execute(conversations.insert().values(**row))
+        return _conversation(row)
+
+    async def list_conversations(
+        self, owner: str, limit: int, cursor: str | None = None
+    ) -> tuple[list[Conversation], str | None]:
+        c = conversations.c
+        query = sa.select(conversations).where(c.owner_id == owner)
+        if cursor is not None:
+            updated_at, last_id = _decode_cursor(cursor)
+            query = query.where(
+                sa.or_(
+                    c.updated_at < updated_at,
+                    sa.and_(c.updated_at == updated_at, c.id < last_id),
+                )
+            )
+        query = query.order_by(c.updated_at.desc(), c.id.desc()).limit(limit + 1)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        items = [_conversation(r) for r in rows[:limit]]
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_cursor = _encode_cursor(_utc(last["updated_at"]), last["id"])
+        return items, next_cursor
+
+    async def get_conversation(self, owner: str, conversation_id: str) -> Conversation | None:
+        async with self.engine.connect() as conn:
+            row = await _conversation_row(conn, owner, conversation_id)
+        return _conversation(row) if row else None
+
+    async def rename_conversation(
+        self, owner: str, conversation_id: str, title: str
+    ) -> Conversation | None:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                conversations.update()
+                .where(_owned(owner, conversation_id))
+                .values(title=title, updated_at=now())
+            )
+            if result.rowcount == 0:
+                return None
+            row = await _conversation_row(conn, owner, conversation_id)
+        return _conversation(row) if row else None
+
+    async def delete_conversation(self, owner: str, conversation_id: str) -> bool:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                conversations.delete().where(_owned(owner, conversation_id))
+            )
+        return bool(result.rowcount)
+
+    # -- messages ------------------------------------------------------------------------
+
+    async def list_messages(
+        self, owner: str, conversation_id: str, limit: int, before: str | None = None
+    ) -> tuple[list[Message], str | None] | None:
+        """The newest `limit` messages of the current branch older than `before`, oldest first."""
+        async with self.engine.connect() as conn:
+            conv = await _conversation_row(conn, owner, conversation_id)
+            if conv is None:
+                return None
+            path = await _branch_ids(conn, conversation_id, conv["current_leaf_id"])
+            end = path.index(before) if before in path else len(path)
+            start = max(0, end - limit)
+            page_ids = path[start:end]
+            rows = (
+                (await conn.execute(sa.select(messages).where(messages.c.id.in_(page_ids))))
+                .mappings()
+                .all()
+            )
+        by_id = {r["id"]: r for r in rows}
+        items = [_message(by_id[i]) for i in page_ids if i in by_id]
+        return items, (page_ids[0] if start > 0 else None)
+
+    async def get_message(self, owner: str, message_id: str) -> Message | None:
+        query = (
+            sa.select(messages)
+            .join(conversations, conversations.c.id == messages.c.conversation_id)
+            .where(messages.c.id == message_id, conversations.c.owner_id == owner)
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        return _message(row) if row else None
+
+    async def start_turn(
+        self,
+        owner: str,
+        conversation_id: str,
+        prompt: str,
+        user_request: Sequence[ModelMessage],
+        run_id: str,
+        model: str,
+    ) -> Turn | None:
+        """Save the user's message and an empty assistant message, in one transaction.
+
+        Also returns the model history of the branch the prompt continues, read in the same
+        transaction so it matches the rows just written.
+        """
+        stamp = now()
+        async with self.engine.begin() as conn:
+            conv = await _conversation_row(conn, owner, conversation_id)
+            if conv is None:
+                return None
+            generating = await conn.scalar(
+                sa.select(messages.c.id).where(
+                    messages.c.conversation_id == conversation_id,
+                    messages.c.status == "generating",
+                )
+            )
+            if generating is not None:
+                raise ConversationBusy(conversation_id)
+            parent_id = conv["current_leaf_id"]
+            path = await _branch_ids(conn, conversation_id, parent_id)
+            history = await _history(conn, path)
+            seq = await conn.scalar(
+                sa.select(sa.func.coalesce(sa.func.max(messages.c.seq), 0)).where(
+                    messages.c.conversation_id == conversation_id
+                )
+            )
+            user = {
+                "id": new_id(),
+                "conversation_id": conversation_id,
+                "parent_id": parent_id,
+                "seq": (seq or 0) + 1,
+                "role": "user",
+                "text": prompt,
+                "parts": [TextPart(text=prompt).model_dump()],
+                "model_messages": dump_messages(user_request),
+                "status": "complete",
+                "error": None,
+                "model": None,
+                "usage": None,
+                "run_id": run_id,
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+            assistant = user | {
+                "id": new_id(),
+                "parent_id": user["id"],
+                "seq": user["seq"] + 1,
+                "role": "assistant",
+                "text": "",
+                "parts": [],
+                "model_messages": "[]",
+                "status": "generating",
+                "model": model,
+            }
+            await conn.execute(messages.insert(), [user, assistant])
+            values: dict[str, Any] = {"current_leaf_id": assistant["id"], "updated_at": stamp}
+            if not path and conv["title"] == "New chat":
+                values["title"] = _title_from(prompt)
+            await conn.execute(
+                conversations.update().where(conversations.c.id == conversation_id).values(**values)
+            )
+        return Turn(conversation_id, _message(user), _message(assistant), history)
+
+    async def finish_turn(
+        self,
+        turn: Turn,
+        *,
+        user_request: Sequence[ModelMessage] | None,
+        response_messages: Sequence[ModelMessage],
+        parts: Sequence[Part],
+        status: Status,
+        error: str | None,
+        usage: Usage | None,
+    ) -> Message:
+        """Save the run's new messages in one transaction."""
+        stamp = now()
+        text = "\n\n".join(p.text for p in parts if isinstance(p, TextPart))
+        values = {
+            "text": text,
+            "parts": [p.model_dump() for p in parts],
+            "model_messages": dump_messages(response_messages),
+            "status": status,
+            "error": error,
+            "usage": usage.model_dump() if usage else None,
+            "updated_at": stamp,
+        }
+        async with self.engine.begin() as conn:
+            if user_request is not None:
+                await conn.execute(
+                    messages.update()
+                    .where(messages.c.id == turn.user.id)
+                    .values(model_messages=dump_messages(user_request))
+                )
+            await conn.execute(
+                messages.update().where(messages.c.id == turn.assistant.id).values(**values)
+            )
+            await conn.execute(
+                conversations.update()
+                .where(conversations.c.id == turn.conversation_id)
+                .values(updated_at=stamp)
+            )
+        return turn.assistant.model_copy(
+            update={
+                "text": text,
+                "parts": list(parts),
+                "status": status,
+                "error": error,
+                "usage": usage,
+            }
+        )
+
+    async def mark_interrupted(self) -> int:
+        """Mark replies left `generating` by a process that died as `interrupted`."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                messages.update()
+                .where(messages.c.status == "generating")
+                .values(
+                    status="interrupted",
+                    error="The server stopped while this reply was being generated.",
+                    updated_at=now(),
+                )
+            )
+        return result.rowcount
+
+
+def _owned(owner: str, conversation_id: str) -> sa.ColumnElement[bool]:
+    return sa.and_(conversations.c.id == conversation_id, conversations.c.owner_id == owner)
+
+
+async def _conversation_row(
+    conn: AsyncConnection, owner: str, conversation_id: str
+) -> sa.RowMapping | None:
+    query = sa.select(conversations).where(_owned(owner, conversation_id))
+    return (await conn.execute(query)).mappings().first()
+
+
+async def _branch_ids(
+    conn: AsyncConnection, conversation_id: str, leaf_id: str | None
+) -> list[str]:
+    """Message ids from the root to `leaf_id`, following parent links."""
+    if leaf_id is None:
+        return []
+    rows = await conn.execute(
+        sa.select(messages.c.id, messages.c.parent_id).where(
+            messages.c.conversation_id == conversation_id
+        )
+    )
+    parent = {row[0]: row[1] for row in rows}
+    path: list[str] = []
+    node: str | None = leaf_id
+    while node is not None and node in parent:
+        path.append(node)
+        node = parent[node]
+    path.reverse()
+    return path
+
+
+async def _history(conn: AsyncConnection, path: list[str]) -> list[ModelMessage]:
+    if not path:
+        return []
+    rows = await conn.execute(
+        sa.select(messages.c.id, messages.c.model_messages).where(messages.c.id.in_(path))
+    )
+    stored = {row[0]: row[1] for row in rows}
+    # One validation pass over the whole branch: join the stored JSON arrays into one.
+    chunks = [stored[i].strip()[1:-1] for i in path if stored.get(i, "[]").strip() != "[]"]
+    return ModelMessagesTypeAdapter.validate_json("[" + ",".join(chunks) + "]")
+
+
+def _title_from(prompt: str) -> str:
+    first_line = prompt.strip().splitlines()[0] if prompt.strip() else "New chat"
+    return first_line[:77] + "…" if len(first_line) > 80 else first_line
+
+
+def _conversation(row: sa.RowMapping | dict[str, Any]) -> Conversation:
+    return Conversation(
+        id=row["id"],
+        title=row["title"],
+        created_at=_utc(row["created_at"]),
+        updated_at=_utc(row["updated_at"]),
+    )
+
+
+def _message(row: sa.RowMapping | dict[str, Any]) -> Message:
+    return Message.model_validate(
+        {
+            "id": row["id"],
+            "conversation_id": row["conversation_id"],
+            "parent_id": row["parent_id"],
+            "role": row["role"],
+            "text": row["text"],
+            "parts": row["parts"],
+            "status": row["status"],
+            "error": row["error"],
+            "model": row["model"],
+            "usage": row["usage"],
+            "run_id": row["run_id"],
+            "created_at": _utc(row["created_at"]),
+        }
+    )
+
+
+def _encode_cursor(updated_at: datetime, last_id: str) -> str:
+    raw = f"{updated_at.isoformat()}|{last_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, last_id = raw.split("|", 1)
+        return datetime.fromisoformat(stamp), last_id
+    except ValueError as exc:
+        raise BadCursor("invalid cursor") from exc

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pydantic_ai.models
+import pytest
+from fastapi.testclient import TestClient
+from pydantic_ai.agent import AbstractAgent
+
+from parley.app import create_app
+from parley.settings import Settings
+
+# No test may reach a real model provider.
+pydantic_ai.models.ALLOW_MODEL_REQUESTS = False
+
+
+@dataclass
+class Frame:
+    id: int | None
+    event: str
+    data: Any
+
+
+def parse_sse(raw: str) -> list[Frame]:
+    frames: list[Frame] = []
+    for block in raw.replace("\r\n", "\n").split("\n\n"):
+        fields: dict[str, list[str]] = {}
+        for line in block.split("\n"):
+            if not line or line.startswith(":"):
+                continue
+            name, _, value = line.partition(":")
+            fields.setdefault(name, []).append(value.removeprefix(" "))
+        if "data" in fields:
+            frames.append(
+                Frame(
+                    id=int(fields["id"][0]) if "id" in fields else None,
+                    event=fields.get("event", ["message"])[0],
+                    data=json.loads("\n".join(fields["data"])),
+                )
+            )
+    return frames
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'parley.db'}", model=None)
+
+
+@pytest.fixture
+def make_client(settings: Settings) -> Iterator[Callable[..., TestClient]]:
+    clients: list[TestClient] = []
+
+    def make(agent: AbstractAgent[Any, Any], **overrides: Any) -> TestClient:
+        app = create_app(settings.model_copy(update=overrides), agent=agent)
+        client = TestClient(app)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+def send(client: TestClient, conversation_id: str, prompt: str) -> list[Frame]:
+    with client.stream(
+        "POST", f"/api/conversations/{conversation_id}/messages", json={"prompt": prompt}
+    ) as response:
+        assert response.status_code == 200, response.read()
+        assert response.headers["content-type"].startswith("text/event-stream")
+        return parse_sse(response.read().decode())
+
+
+def new_conversation(client: TestClient) -> str:
+    response = client.post("/api/conversations", json={})
+    assert response.status_code == 201
+    conversation_id: str = response.json()["id"]
+    return conversation_id

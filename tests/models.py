@@ -1,0 +1,107 @@
+"""Model doubles for tests: Pydantic AI FunctionModels that record what they were sent."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from pydantic_ai import Agent
+from pydantic_ai.messages import ModelMessage, ModelRequest, ModelResponse, UserPromptPart
+from pydantic_ai.models.function import (
+    AgentInfo,
+    DeltaThinkingCalls,
+    DeltaThinkingPart,
+    DeltaToolCall,
+    DeltaToolCalls,
+    FunctionModel,
+)
+
+
+def prompts_of(messages: list[ModelMessage]) -> list[str]:
+    """The user prompts in a model request's history, in order."""
+    return [
+        part.content
+        for m in messages
+        if isinstance(m, ModelRequest)
+        for part in m.parts
+        if isinstance(part, UserPromptPart) and isinstance(part.content, str)
+    ]
+
+
+@dataclass
+class Echo:
+    """Streams a reply that names the prompt it answers, in small chunks; records each call."""
+
+    chunk: int = 4
+    delay: float = 0.0
+    calls: list[list[ModelMessage]] = field(default_factory=list)
+
+    async def stream(
+        self, messages: list[ModelMessage], _info: AgentInfo
+    ) -> AsyncIterator[str | DeltaToolCalls | DeltaThinkingCalls]:
+        self.calls.append(list(messages))
+        reply = f"You said: **{prompts_of(messages)[-1]}**. That is all."
+        for i in range(0, len(reply), self.chunk):
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            yield reply[i : i + self.chunk]
+
+    def agent(self) -> Agent[None, str]:
+        return Agent(FunctionModel(stream_function=self.stream, model_name="echo"))
+
+
+def reply_to(prompt: str) -> str:
+    return f"You said: **{prompt}**. That is all."
+
+
+@dataclass
+class Scripted:
+    """Streams fixed text chunks, optionally waiting on an event between them or failing."""
+
+    chunks: list[str]
+    fail_after: int | None = None
+    gate: asyncio.Event | None = None
+    pause_after: int = 1
+
+    async def stream(self, _messages: list[ModelMessage], _info: AgentInfo) -> AsyncIterator[str]:
+        for i, chunk in enumerate(self.chunks):
+            if self.fail_after is not None and i == self.fail_after:
+                raise RuntimeError("the provider fell over")
+            if self.gate is not None and i == self.pause_after:
+                await self.gate.wait()
+            yield chunk
+
+    def agent(self) -> Agent[None, str]:
+        return Agent(FunctionModel(stream_function=self.stream, model_name="scripted"))
+
+
+def tool_agent() -> Agent[None, str]:
+    """An agent that calls its `temperature` tool once, thinking first, then answers."""
+
+    async def stream(
+        messages: list[ModelMessage], _info: AgentInfo
+    ) -> AsyncIterator[str | DeltaToolCalls | DeltaThinkingCalls]:
+        last = messages[-1]
+        if isinstance(last, ModelRequest) and any(
+            isinstance(p, UserPromptPart) for p in last.parts
+        ):
+            yield {0: DeltaThinkingPart(content="The user wants the weather. ")}
+            yield {0: DeltaThinkingPart(content="I'll call the tool.")}
+            yield {1: DeltaToolCall(name="temperature", json_args='{"city": "Paris"}')}
+            return
+        yield "It is "
+        yield "21 °C in Paris."
+
+    agent = Agent(FunctionModel(stream_function=stream, model_name="tools"))
+
+    @agent.tool_plain
+    def temperature(city: str) -> str:
+        """The temperature in a city."""
+        return f"21 °C in {city}"
+
+    return agent
+
+
+def fixed_response(_messages: list[ModelMessage], _info: AgentInfo) -> ModelResponse:
+    raise AssertionError("streaming only")
