@@ -48,7 +48,16 @@ def _serve(settings: Settings) -> int:
         print(f"parley: {exc}", file=sys.stderr)
         return 2
     print(f"Parley {__version__} on http://{settings.host}:{settings.port}", file=sys.stderr)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    # uvicorn waits for open connections before the app's shutdown runs; a browser watching a
+    # long reply would hold the process up. After a short grace, the runs are stopped and their
+    # partial replies saved as interrupted.
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        timeout_graceful_shutdown=3,
+    )
     return 0
 
 

@@ -21,7 +21,7 @@ class Settings(BaseSettings):
 
     model: str | None = Field(
         default=None,
-        description="Pydantic AI model string, e.g. openai:gpt-4o, anthropic:claude-sonnet-4-5, ollama:llama3.2.",
+        description="Pydantic AI model string, e.g. openai:gpt-4o or anthropic:claude-sonnet-4-5.",
     )
     agent: str | None = Field(
         default=None, description="Your own agent as package.module:attribute (an Agent instance)."

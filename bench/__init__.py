@@ -1,0 +1,1 @@
+"""Benchmarks for Parley; run `python -m bench.core` from the repository root."""

@@ -1,0 +1,156 @@
+// Start-up and wiring: finds the page's elements, connects the sidebar, the chat and the
+// composer, keeps the URL (/c/<id>) in step with the open conversation, and owns the
+// keyboard shortcuts and the narrow-screen sidebar toggle.
+
+import * as api from './api.js';
+import { Chat } from './chat.js';
+import { Composer } from './composer.js';
+import { byId } from './dom.js';
+import { Sidebar } from './sidebar.js';
+
+const app = byId('app', HTMLElement);
+const newChat = byId('new-chat', HTMLButtonElement);
+const toggle = byId('sidebar-toggle', HTMLButtonElement);
+const backdrop = byId('backdrop', HTMLElement);
+const modelName = byId('model-name', HTMLElement);
+const prompt = byId('prompt', HTMLTextAreaElement);
+const narrow = window.matchMedia('(max-width: 700px)');
+
+const composer = new Composer(
+  { form: byId('composer', HTMLFormElement), prompt, counter: byId('counter', HTMLElement) },
+  { submit: (text) => void chat.send(text), busy: () => chat.busy },
+);
+
+const chat = new Chat(
+  {
+    log: byId('log', HTMLElement),
+    empty: byId('empty', HTMLElement),
+    title: byId('conversation-title', HTMLElement),
+    prompt,
+    send: byId('send', HTMLButtonElement),
+    stop: byId('stop', HTMLButtonElement),
+  },
+  {
+    created(conversation) {
+      history.pushState(null, '', _path(conversation.id));
+      sidebar.prepend(conversation);
+      sidebar.setActive(conversation.id);
+    },
+    changed() {
+      void sidebar.refresh();
+    },
+    missing() {
+      history.replaceState(null, '', '/');
+      sidebar.setActive(null);
+      void sidebar.refresh();
+    },
+  },
+);
+
+const sidebar = new Sidebar(
+  {
+    list: byId('conversation-list', HTMLUListElement),
+    more: byId('load-more', HTMLButtonElement),
+    empty: byId('sidebar-empty', HTMLElement),
+    error: byId('sidebar-error', HTMLElement),
+    newChat,
+  },
+  {
+    open(id) {
+      if (id === chat.conversationId) {
+        _setSidebarOpen(false);
+        composer.focus();
+      } else {
+        _show(id, true);
+      }
+    },
+    renamed(conversation) {
+      chat.renamed(conversation);
+    },
+    deleted(id) {
+      if (id !== chat.conversationId) return;
+      _show(null, true);
+      newChat.focus();
+    },
+  },
+);
+
+/**
+ * @param {string | null} id
+ * @returns {string}
+ */
+function _path(id) {
+  return id === null ? '/' : `/c/${encodeURIComponent(id)}`;
+}
+
+/** @returns {string | null} the conversation the URL names */
+function _idFromLocation() {
+  const match = /^\/c\/([^/]+)\/?$/.exec(location.pathname);
+  if (!match) return null;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return null; // a malformed %-escape: treat as no conversation
+  }
+}
+
+/**
+ * Open a conversation (or the empty state for null) and focus the prompt.
+ * @param {string | null} id
+ * @param {boolean} push  record it in the history (not when following back/forward)
+ */
+function _show(id, push) {
+  if (push && location.pathname !== _path(id)) history.pushState(null, '', _path(id));
+  sidebar.setActive(id);
+  _setSidebarOpen(false);
+  if (id === null) chat.clear();
+  else void chat.open(id);
+  composer.focus();
+}
+
+/** @param {boolean} open  the sidebar, on narrow screens where it overlays the chat */
+function _setSidebarOpen(open) {
+  app.classList.toggle('sidebar-open', open);
+  toggle.setAttribute('aria-expanded', String(open));
+  backdrop.hidden = !open;
+}
+
+const _sidebarShown = () => narrow.matches && app.classList.contains('sidebar-open');
+
+newChat.addEventListener('click', () => _show(null, true));
+
+toggle.addEventListener('click', () => {
+  const open = !_sidebarShown();
+  _setSidebarOpen(open);
+  if (open) newChat.focus();
+});
+
+backdrop.addEventListener('click', () => _setSidebarOpen(false));
+
+narrow.addEventListener('change', () => _setSidebarOpen(false));
+
+window.addEventListener('popstate', () => _show(_idFromLocation(), false));
+
+document.addEventListener('keydown', (event) => {
+  if (event.key !== 'Escape' || event.defaultPrevented) return;
+  if (_sidebarShown()) {
+    _setSidebarOpen(false);
+    toggle.focus();
+  } else if (chat.busy) {
+    event.preventDefault();
+    void chat.stop();
+  }
+});
+
+api.getInfo().then(
+  (info) => {
+    modelName.textContent = info.model;
+    modelName.hidden = false;
+    composer.setMaxChars(info.max_prompt_chars);
+    chat.maxChars = info.max_prompt_chars;
+  },
+  (error) => console.warn('parley: could not load /api/info', error),
+);
+
+void sidebar.refresh();
+_show(_idFromLocation(), false);

@@ -1,0 +1,323 @@
+// The DOM of one message: a user message (plain text), or an assistant message built
+// from saved parts or from a run's events as they arrive.
+//
+// Every text field is set with textContent or text nodes. The single exception is the
+// server-rendered `html` of assistant text parts (see `_appendHtml`).
+
+import { h, icon } from './dom.js';
+
+/** @typedef {import('./api.js').Message} Message */
+/** @typedef {import('./api.js').Part} Part */
+/** @typedef {import('./api.js').Status} Status */
+/** @typedef {import('./api.js').Done} Done */
+/** @typedef {import('./api.js').Usage} Usage */
+
+/** @type {Record<string, string>} */
+const STATUS_LABELS = { stopped: 'Stopped', interrupted: 'Interrupted' };
+
+/**
+ * A user message, shown as plain text. `status` "pending" marks the optimistic copy
+ * shown before the server has saved it.
+ * @param {string} text
+ * @param {Status | 'pending'} status
+ * @param {string} [id]
+ * @returns {HTMLElement}
+ */
+export function userMessage(text, status, id) {
+  return h(
+    'article',
+    { class: 'msg msg--user', 'aria-label': 'You', 'data-role': 'user', 'data-status': status, 'data-id': id },
+    h('div', { class: 'msg__text' }, text),
+  );
+}
+
+/**
+ * The prompt of the nearest user message before `element`, for Retry.
+ * @param {Element} element
+ * @returns {string | null}
+ */
+export function previousPrompt(element) {
+  for (let node = element.previousElementSibling; node; node = node.previousElementSibling) {
+    if (node.getAttribute('data-role') === 'user') {
+      return node.querySelector('.msg__text')?.textContent ?? null;
+    }
+  }
+  return null;
+}
+
+/**
+ * A Retry button.
+ * @param {() => void} onClick
+ * @returns {HTMLButtonElement}
+ */
+function _retryButton(onClick) {
+  const button = h('button', { type: 'button', class: 'btn btn--small retry' }, icon('retry'), 'Retry');
+  button.addEventListener('click', onClick);
+  return button;
+}
+
+/**
+ * An error line in the conversation that belongs to no message (the server refused a
+ * prompt, the connection broke), with an optional Retry.
+ * @param {string} text
+ * @param {(() => void) | null} onRetry
+ * @returns {HTMLElement}
+ */
+export function notice(text, onRetry) {
+  const box = h('div', { class: 'notice', 'data-testid': 'notice' }, h('p', { role: 'alert' }, text));
+  if (onRetry) box.append(_retryButton(onRetry));
+  return box;
+}
+
+/**
+ * @param {Usage} usage
+ * @returns {string}
+ */
+function _usageText(usage) {
+  const n = (/** @type {number} */ value) => value.toLocaleString();
+  return `${n(usage.input_tokens)} in · ${n(usage.output_tokens)} out`;
+}
+
+/**
+ * The string index reached by stepping `count` code points forward from `from`.
+ * The server counts characters as Python does (code points) while JavaScript strings
+ * index UTF-16 units, so an emoji is 1 for the server and 2 here.
+ * @param {string} text
+ * @param {number} from
+ * @param {number} count
+ * @returns {number}
+ */
+function _advance(text, from, count) {
+  let i = from;
+  for (; count > 0 && i < text.length; count--) {
+    const c = text.charCodeAt(i);
+    const pair = c >= 0xd800 && c <= 0xdbff && i + 1 < text.length;
+    i += pair && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00 ? 2 : 1;
+  }
+  return i;
+}
+
+/**
+ * @typedef {object} TextPart
+ * @property {'text'} kind
+ * @property {HTMLElement} md      the rendered blocks
+ * @property {HTMLElement} tail    the not-yet-rendered rest, as plain text
+ * @property {string} text         the part's whole markdown source so far
+ * @property {number} points       characters (code points) rendered, as the server counts
+ * @property {number} index        the same position as an index into `text`
+ */
+
+/**
+ * @typedef {object} ThinkingPart
+ * @property {'thinking'} kind
+ * @property {HTMLElement} body
+ */
+
+export class AssistantMessage {
+  /**
+   * @param {Message} message  its parts are not rendered: see `fromMessage`
+   * @param {(message: AssistantMessage) => void} onRetry
+   */
+  constructor(message, onRetry) {
+    this._onRetry = onRetry;
+    this.parts = h('div', { class: 'msg__parts' });
+    this._status = h('span', { class: 'msg__status' });
+    this._usage = h('span', { class: 'msg__usage' });
+    this._meta = h('div', { class: 'msg__meta' }, this._status, this._usage);
+    /** @type {HTMLElement | null} */
+    this._error = null;
+    /** @type {(() => void) | null} */
+    this._retryAction = null;
+    this.element = h(
+      'article',
+      { class: 'msg msg--assistant', 'aria-label': 'Assistant', 'data-role': 'assistant', 'data-id': message.id },
+      this.parts,
+      this._meta,
+    );
+    /** @type {TextPart | ThinkingPart | null} the part that deltas extend */
+    this._current = null;
+    this.setStatus(message.status);
+  }
+
+  /**
+   * A saved message, fully rendered. A part of an unknown shape is skipped rather
+   * than breaking the whole conversation.
+   * @param {Message} message
+   * @param {(message: AssistantMessage) => void} onRetry
+   * @returns {AssistantMessage}
+   */
+  static fromMessage(message, onRetry) {
+    const view = new AssistantMessage(message, onRetry);
+    for (const part of message.parts ?? []) {
+      try {
+        view._renderPart(part);
+      } catch (error) {
+        console.warn('parley: could not render a part', part, error);
+      }
+    }
+    if (!view.parts.childElementCount && message.text) view.text(message.text);
+    view._current = null;
+    view.finish(message);
+    return view;
+  }
+
+  /** @param {Part} part */
+  _renderPart(part) {
+    switch (part.type) {
+      case 'text':
+        if (part.html === null) {
+          this.text(part.text);
+        } else {
+          this._textPart().text = part.text;
+          this.block(part.html, [...part.text].length);
+        }
+        this._current = null;
+        break;
+      case 'thinking':
+        this.thinking(part.text);
+        this._current = null;
+        break;
+      case 'tool_call':
+        this.toolCall(part.tool_name, part.args);
+        break;
+      case 'tool_result':
+        this.toolResult(part.tool_name, part.content);
+        break;
+    }
+  }
+
+  /** @returns {TextPart} the current text part, started if the last part is not text */
+  _textPart() {
+    if (this._current?.kind === 'text') return this._current;
+    const md = h('div', { class: 'md' });
+    const tail = h('div', { class: 'md-tail' });
+    this.parts.append(h('div', { class: 'part part--text' }, md, tail));
+    /** @type {TextPart} */
+    const part = { kind: 'text', md, tail, text: '', points: 0, index: 0 };
+    this._current = part;
+    return part;
+  }
+
+  /** @param {string} delta  markdown source, shown as plain text until its block is rendered */
+  text(delta) {
+    const part = this._textPart();
+    part.text += delta;
+    part.tail.textContent = part.text.slice(part.index);
+  }
+
+  /**
+   * Finished blocks of the current text part: `html` is appended to the rendered part,
+   * and the first `n` characters of its text are now covered by rendered HTML.
+   * @param {string} html
+   * @param {number} n
+   */
+  block(html, n) {
+    const part = this._textPart();
+    _appendHtml(part.md, html);
+    part.index = _advance(part.text, part.index, n - part.points);
+    part.points = Math.max(part.points, n);
+    part.tail.textContent = part.text.slice(part.index);
+  }
+
+  /** @param {string} delta */
+  thinking(delta) {
+    if (this._current?.kind !== 'thinking') {
+      const body = h('div', { class: 'thinking__text' });
+      this.parts.append(h('details', { class: 'part part--thinking' }, h('summary', {}, 'Thinking'), body));
+      this._current = { kind: 'thinking', body };
+    }
+    this._current.body.append(delta);
+  }
+
+  /**
+   * @param {string} toolName
+   * @param {string} args  JSON text, pretty-printed when it parses
+   */
+  toolCall(toolName, args) {
+    let shown = args;
+    try {
+      shown = JSON.stringify(JSON.parse(args), null, 2);
+    } catch {
+      // not JSON: show it as it came
+    }
+    this._toolCard('call', 'Tool call', toolName, shown);
+  }
+
+  /**
+   * @param {string} toolName
+   * @param {string} content
+   */
+  toolResult(toolName, content) {
+    this._toolCard('result', 'Tool result', toolName, content);
+  }
+
+  /**
+   * @param {string} kind
+   * @param {string} label
+   * @param {string} toolName
+   * @param {string} body
+   */
+  _toolCard(kind, label, toolName, body) {
+    const summary = h('summary', {}, h('span', { class: 'tool__label' }, label), ' ', h('code', { class: 'tool__name' }, toolName));
+    this.parts.append(
+      h('details', { class: `part part--tool part--tool-${kind}` }, summary, h('pre', { class: 'tool__body' }, body)),
+    );
+    this._current = null;
+  }
+
+  /**
+   * Show an error in the message, with Retry. Showing it again replaces the text.
+   * @param {string} detail
+   * @param {() => void} [onRetry]  what Retry does instead of sending the prompt again
+   */
+  fail(detail, onRetry) {
+    if (onRetry) this._retryAction = onRetry;
+    if (!this._error) {
+      const retry = _retryButton(() => (this._retryAction ? this._retryAction() : this._onRetry(this)));
+      this._error = h('p', { role: 'alert' });
+      this.element.insertBefore(h('div', { class: 'msg__error' }, this._error, retry), this._meta);
+    }
+    this._error.textContent = detail;
+  }
+
+  /** @param {Status} status */
+  setStatus(status) {
+    this.element.setAttribute('data-status', status);
+    this._status.textContent = STATUS_LABELS[status] ?? '';
+  }
+
+  /** @returns {string} the status shown */
+  get status() {
+    return this.element.getAttribute('data-status') ?? '';
+  }
+
+  /**
+   * The run ended (a `done` event or a saved message).
+   * @param {Pick<Done, 'id' | 'status' | 'error' | 'usage' | 'model'>} done
+   */
+  finish(done) {
+    this._current = null;
+    if (done.id) this.element.setAttribute('data-id', done.id);
+    this.setStatus(done.status);
+    if (done.status === 'error') this.fail(done.error || 'The reply failed.');
+    if (done.usage) {
+      this._usage.textContent = _usageText(done.usage);
+      if (done.model) this._usage.title = done.model;
+    }
+  }
+}
+
+/**
+ * Append server-rendered HTML.
+ *
+ * Why this is safe: `html` only ever comes from the `html` field of a saved text part or
+ * from a `block` event. The server renders it from markdown and sanitizes the result with
+ * nh3 (an allow-list HTML sanitizer) after rendering, so it holds no scripts, event
+ * handlers or javascript: URLs; the page's Content-Security-Policy is a second line.
+ * Nothing typed by a user, and no other field, ever reaches this function.
+ * @param {HTMLElement} target
+ * @param {string} html
+ */
+function _appendHtml(target, html) {
+  target.insertAdjacentHTML('beforeend', html);
+}

@@ -1,0 +1,35 @@
+"""Agents for `parley serve --agent tests.agents_for_cli:<name>` in end-to-end tests.
+
+Self-contained (no network, no other test module): a real server process imports this file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from pydantic_ai import Agent
+from pydantic_ai.messages import ModelMessage, ModelRequest, UserPromptPart
+from pydantic_ai.models.function import AgentInfo, DeltaToolCall, DeltaToolCalls, FunctionModel
+
+
+async def _weather(
+    messages: list[ModelMessage], _info: AgentInfo
+) -> AsyncIterator[str | DeltaToolCalls]:
+    # A fresh prompt gets a tool call; the request that carries the tool's return gets text.
+    last = messages[-1]
+    if isinstance(last, ModelRequest) and any(isinstance(p, UserPromptPart) for p in last.parts):
+        yield {0: DeltaToolCall(name="temperature", json_args='{"city": "Paris"}')}
+        return
+    yield "It is "
+    yield "21 °C in Paris."
+
+
+weather_agent: Agent[None, str] = Agent(
+    FunctionModel(stream_function=_weather, model_name="weather")
+)
+
+
+@weather_agent.tool_plain
+def temperature(city: str) -> str:
+    """The temperature in a city."""
+    return f"21 °C in {city}"

@@ -1,0 +1,152 @@
+"""End to end in a real Chromium: chat, markdown, history after reload, and no XSS."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from pydantic_ai import Agent
+from pydantic_ai.messages import ModelMessage
+from pydantic_ai.models.function import AgentInfo, FunctionModel
+
+from .browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serve
+from .models import prompts_of
+
+pytestmark = pytest.mark.browser
+
+MARKDOWN_REPLY = """## Answer to {prompt}
+
+Here is a list:
+
+- first **bold** item
+- second item with `inline code`
+
+| name | value |
+|------|-------|
+| a    | 1     |
+
+```python
+def greet(name):
+    return f"hello {{name}}"
+```
+
+See [the docs](https://ai.pydantic.dev) for more.
+"""
+
+XSS = [
+    "<script>window.__xss = (window.__xss || 0) + 1</script>",
+    '<img src=x onerror="window.__xss = (window.__xss || 0) + 1">',
+    "[click me](javascript:window.__xss=1)",
+    '<a href="javascript:window.__xss=1">link</a>',
+    '<svg onload="window.__xss=1"></svg>',
+    "![img](javascript:window.__xss=1)",
+]
+
+
+@pytest.fixture
+def page_factory() -> Iterator[object]:
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _agent(reply: str, calls: list[list[ModelMessage]]) -> Agent[None, str]:
+    async def stream(messages: list[ModelMessage], _info: AgentInfo) -> AsyncIterator[str]:
+        calls.append(list(messages))
+        text = (
+            reply.replace("{prompt}", prompts_of(messages)[-1])
+            .replace("{{", "{")
+            .replace("}}", "}")
+        )
+        for i in range(0, len(text), 5):
+            yield text[i : i + 5]
+
+    return Agent(FunctionModel(stream_function=stream, model_name="browser"))
+
+
+def test_chat_stream_markdown_and_history_after_reload(
+    page_factory: object, tmp_path: Path
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(page_factory, Browser)
+    calls: list[list[ModelMessage]] = []
+    with serve(_agent(MARKDOWN_REPLY, calls), tmp_path / "e2e.db") as base:
+        page = page_factory.new_page()
+        requested: list[str] = []
+        page.on("request", lambda r: requested.append(r.url))
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(base)
+
+        box = page.get_by_role("textbox", name="Message")
+        expect(box).to_be_focused()
+        box.fill("first question")
+        box.press("Enter")
+
+        reply = page.locator('[data-role="assistant"]').last
+        expect(reply.locator("h2")).to_have_text("Answer to first question")
+        expect(reply.locator("li")).to_have_count(2)
+        expect(reply.locator("table td").first).to_have_text("a")
+        expect(reply.locator("pre code span").first).to_be_visible()
+        expect(reply.locator("a[href='https://ai.pydantic.dev']")).to_have_count(1)
+        expect(reply).to_have_attribute("data-status", "complete")
+        expect(page).to_have_url(re.compile(r"/c/[\w-]+$"))
+
+        box.fill("second question")
+        page.get_by_role("button", name="Send").click()
+        expect(page.locator('[data-role="assistant"]')).to_have_count(2)
+        expect(page.locator('[data-role="assistant"]').last.locator("h2")).to_have_text(
+            "Answer to second question"
+        )
+        expect(page.locator('[data-role="assistant"]').last).to_have_attribute(
+            "data-status", "complete"
+        )
+        assert prompts_of(calls[-1]) == ["first question", "second question"]
+
+        page.reload()
+        expect(page.locator('[data-role="user"]')).to_have_count(2)
+        expect(page.locator('[data-role="user"]').first).to_contain_text("first question")
+        expect(page.locator('[data-role="assistant"]').first.locator("h2")).to_have_text(
+            "Answer to first question"
+        )
+        expect(page.get_by_role("button", name="New chat")).to_be_visible()
+        assert all(url.startswith(base) for url in requested), requested
+        assert errors == []
+        page.screenshot(path=str(tmp_path / "screenshot.png"))
+
+
+def test_markup_in_user_and_model_text_does_not_execute(
+    page_factory: object, tmp_path: Path
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(page_factory, Browser)
+    reply = "\n\n".join(XSS)
+    with serve(_agent(reply, []), tmp_path / "xss.db") as base:
+        page = page_factory.new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(base)
+        box = page.get_by_role("textbox", name="Message")
+        box.fill("\n".join(XSS))
+        box.press("Enter")
+        assistant = page.locator('[data-role="assistant"]').last
+        expect(assistant).to_have_attribute("data-status", "complete")
+        page.reload()
+        expect(page.locator('[data-role="assistant"]')).to_have_count(1)
+        page.wait_for_timeout(300)
+        assert page.evaluate("window.__xss") is None
+        assert dialogs == []
+        log = page.get_by_role("log")
+        assert log.locator("script").count() == 0
+        assert log.locator("[onerror], [onload]").count() == 0
+        assert log.locator("a[href^='javascript'], img[src^='javascript']").count() == 0
+        # The user's text is shown as text, not dropped.
+        expect(page.locator('[data-role="user"]').first).to_contain_text("<script>")
