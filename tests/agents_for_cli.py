@@ -5,6 +5,7 @@ Self-contained (no network, no other test module): a real server process imports
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from pydantic_ai import Agent
@@ -33,3 +34,20 @@ weather_agent: Agent[None, str] = Agent(
 def temperature(city: str) -> str:
     """The temperature in a city."""
     return f"21 °C in {city}"
+
+
+SLOW_WORDS = 80
+
+
+async def _slow(messages: list[ModelMessage], _info: AgentInfo) -> AsyncIterator[str]:
+    # A long reply, a word every 50 ms: time enough to kill the server in the middle of it.
+    for i in range(SLOW_WORDS):
+        await asyncio.sleep(0.05)
+        yield f"word{i} "
+
+
+slow_agent: Agent[None, str] = Agent(FunctionModel(stream_function=_slow, model_name="slow"))
+
+
+def slow_reply() -> str:
+    return "".join(f"word{i} " for i in range(SLOW_WORDS))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pydantic_ai.models
 import pytest
 from fastapi.testclient import TestClient
@@ -13,6 +14,8 @@ from pydantic_ai.agent import AbstractAgent
 
 from parley.app import create_app
 from parley.settings import Settings
+
+from .processes import Server, servers
 
 # No test may reach a real model provider.
 pydantic_ai.models.ALLOW_MODEL_REQUESTS = False
@@ -75,8 +78,15 @@ def send(client: TestClient, conversation_id: str, prompt: str) -> list[Frame]:
         return parse_sse(response.read().decode())
 
 
-def new_conversation(client: TestClient) -> str:
+def new_conversation(client: httpx.Client) -> str:
     response = client.post("/api/conversations", json={})
     assert response.status_code == 201
     conversation_id: str = response.json()["id"]
     return conversation_id
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Start real `parley serve` processes (args, env=…); each is stopped after the test."""
+    with servers(tmp_path) as start:
+        yield start

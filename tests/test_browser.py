@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -150,3 +151,72 @@ def test_markup_in_user_and_model_text_does_not_execute(
         assert log.locator("a[href^='javascript'], img[src^='javascript']").count() == 0
         # The user's text is shown as text, not dropped.
         expect(page.locator('[data-role="user"]').first).to_contain_text("<script>")
+
+
+def _slow_agent(words: int, delay: float) -> Agent[None, str]:
+    async def stream(_messages: list[ModelMessage], _info: AgentInfo) -> AsyncIterator[str]:
+        for i in range(words):
+            await asyncio.sleep(delay)
+            yield f"w{i} "
+
+    return Agent(FunctionModel(stream_function=stream, model_name="slow"))
+
+
+def test_reload_mid_stream_continues_the_same_reply(page_factory: object, tmp_path: Path) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(page_factory, Browser)
+    words = 60
+    full = " ".join(f"w{i}" for i in range(words))
+    with serve(_slow_agent(words, 0.05), tmp_path / "reload.db") as base:
+        page = page_factory.new_page()
+        page.goto(base)
+        box = page.get_by_role("textbox", name="Message")
+        box.fill("a long one")
+        box.press("Enter")
+        reply = page.locator('[data-role="assistant"]').last
+        expect(reply).to_contain_text("w5 ")
+        page.reload()
+        reply = page.locator('[data-role="assistant"]').last
+        expect(reply).to_have_attribute("data-status", "complete", timeout=15_000)
+        # No gap and no duplicate: the text is the reply, once.
+        shown = " ".join(reply.locator(".md").inner_text().split())
+        assert shown == full
+        expect(page.locator('[data-role="assistant"]')).to_have_count(1)
+        expect(page.locator('[data-role="user"]')).to_have_count(1)
+
+
+def test_stop_keeps_the_partial_reply_and_the_next_message_works(
+    page_factory: object, tmp_path: Path
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(page_factory, Browser)
+    with serve(_slow_agent(200, 0.05), tmp_path / "stop.db") as base:
+        page = page_factory.new_page()
+        page.goto(base)
+        box = page.get_by_role("textbox", name="Message")
+        box.fill("go")
+        box.press("Enter")
+        reply = page.locator('[data-role="assistant"]').last
+        expect(reply).to_contain_text("w3 ")
+        stop = page.get_by_role("button", name="Stop")
+        expect(stop).to_be_visible()
+        stop.click()
+        expect(reply).to_have_attribute("data-status", "stopped")
+        expect(reply).to_contain_text("Stopped")
+        kept = reply.locator(".md").inner_text()
+        assert kept.startswith("w0 w1 w2 w3")
+        page.reload()
+        reloaded = page.locator('[data-role="assistant"]').last
+        expect(reloaded).to_have_attribute("data-status", "stopped")
+
+        # Esc stops too, and the conversation takes the next message.
+        box = page.get_by_role("textbox", name="Message")
+        box.fill("again")
+        box.press("Enter")
+        second = page.locator('[data-role="assistant"]').nth(1)
+        expect(second).to_contain_text("w2 ")
+        box.press("Escape")
+        expect(second).to_have_attribute("data-status", "stopped")
+        expect(page.get_by_role("button", name="Send")).to_be_visible()

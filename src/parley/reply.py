@@ -21,7 +21,7 @@ from pydantic_ai.messages import (
 )
 
 from . import schemas
-from .render import BlockStreamer
+from .render import BlockStreamer, render_markdown
 
 WireEvent = tuple[str, dict[str, Any]]
 
@@ -120,11 +120,17 @@ class ReplyBuilder:
             self._thinking = None
         return out
 
-    def snapshot(self) -> list[schemas.Part]:
-        """The parts so far, the open one included, for saving a reply that is cut short."""
+    def snapshot(self, *, rendered: bool = False) -> list[schemas.Part]:
+        """The parts so far, the open one included, for saving a reply that is cut short.
+
+        With `rendered`, the open text part's unfinished tail is rendered too, so a checkpoint
+        read back after a crash shows all its text as markdown.
+        """
         parts = list(self.parts)
         if self._text is not None:
-            parts[-1] = schemas.TextPart(text=self._text.text, html=self._text.html)
+            text = self._text.text
+            html = render_markdown(text) if rendered else self._text.html
+            parts[-1] = schemas.TextPart(text=text, html=html)
         if self._thinking is not None:
             parts[-1] = schemas.ThinkingPart(text="".join(self._thinking))
         return parts

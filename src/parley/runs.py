@@ -52,6 +52,8 @@ class Run:
         self.token = CancellationToken()
         self.stop_reason: schemas.Status = "stopped"
         self.task: asyncio.Task[None] | None = None
+        # Set when the reply has content that the last checkpoint did not save.
+        self.dirty = False
         self._changed = asyncio.Event()
 
     @property
@@ -60,6 +62,7 @@ class Run:
 
     def publish(self, name: str, data: dict[str, Any]) -> None:
         self.events.append((name, data))
+        self.dirty = True
         self._wake()
 
     def close(self) -> None:
@@ -174,8 +177,26 @@ class Runs:
         if tasks:
             await asyncio.wait(tasks, timeout=grace)
 
+    async def _checkpoint(self, run: Run, builder: ReplyBuilder) -> None:
+        """Save the reply so far at a bounded rate, never per token.
+
+        What a crash leaves behind is at most one interval of text; a restarted (or another)
+        process shows it, marked interrupted.
+        """
+        interval = self.settings.checkpoint_interval
+        while not run.finished:
+            await asyncio.sleep(interval)
+            if not run.dirty:
+                continue
+            run.dirty = False
+            try:
+                await self.store.checkpoint(run.turn.assistant.id, builder.snapshot(rendered=True))
+            except Exception:
+                log.exception("checkpoint of run %s failed", run.id)
+
     async def _drive(self, run: Run) -> None:
         builder = ReplyBuilder()
+        checkpoints = asyncio.create_task(self._checkpoint(run, builder))
         status: schemas.Status = "complete"
         error: str | None = None
         new_messages: list[ModelMessage] = []
@@ -214,6 +235,7 @@ class Runs:
             log.exception("run %s could not start", run.id)
             status, error = "error", _describe(exc)
         finally:
+            checkpoints.cancel()
             await self._finish(run, builder, status, error, new_messages, usage)
 
     async def _finish(

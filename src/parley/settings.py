@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     run_timeout: float = Field(
         default=600.0, gt=0, description="Seconds a reply may take before it is stopped."
     )
+    checkpoint_interval: float = Field(
+        default=1.0,
+        gt=0,
+        description="Seconds between saves of a reply being generated (what a crash can lose).",
+    )
     max_output_tokens: int | None = Field(
         default=None, gt=0, description="Token limit per reply (Pydantic AI UsageLimits)."
     )

@@ -237,7 +237,7 @@ class Store:
     ) -> Message:
         """Save the run's new messages in one transaction."""
         stamp = now()
-        text = "\n\n".join(p.text for p in parts if isinstance(p, TextPart))
+        text = _text_of(parts)
         values = {
             "text": text,
             "parts": [p.model_dump() for p in parts],
@@ -271,6 +271,16 @@ class Store:
                 "usage": usage,
             }
         )
+
+    async def checkpoint(self, message_id: str, parts: Sequence[Part]) -> None:
+        """Save the parts of a reply still being generated (only while it is)."""
+        text = _text_of(parts)
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                messages.update()
+                .where(messages.c.id == message_id, messages.c.status == "generating")
+                .values(text=text, parts=[p.model_dump() for p in parts], updated_at=now())
+            )
 
     async def mark_interrupted(self) -> int:
         """Mark replies left `generating` by a process that died as `interrupted`."""
@@ -329,6 +339,10 @@ async def _history(conn: AsyncConnection, path: list[str]) -> list[ModelMessage]
     # One validation pass over the whole branch: join the stored JSON arrays into one.
     chunks = [stored[i].strip()[1:-1] for i in path if stored.get(i, "[]").strip() != "[]"]
     return ModelMessagesTypeAdapter.validate_json("[" + ",".join(chunks) + "]")
+
+
+def _text_of(parts: Sequence[Part]) -> str:
+    return "\n\n".join(p.text for p in parts if isinstance(p, TextPart))
 
 
 def _title_from(prompt: str) -> str:
