@@ -47,7 +47,7 @@ from parley.reply import ReplyBuilder, WireEvent
 from parley.runs import _encode  # private on purpose: the breakdown times Parley's own code
 from parley.schemas import TextPart, Usage
 from parley.settings import Settings
-from parley.store import Store, _branch_ids, _history
+from parley.store import Store, _history, _tree
 
 from . import profiling, workload
 from .table import table
@@ -72,15 +72,25 @@ class Plan:
     history: int
     turns: int
     pace: float = 0.0
+    # Cold: the history is read from the database every turn (the first turn after a
+    # restart, or a conversation another process served last). Warm: this process served
+    # the previous turn, so the Store's history cache has it, as in a running server.
+    cold: bool = False
 
     @property
     def label(self) -> str:
         paced = f", paced {self.pace * 1000:g} ms/chunk" if self.pace else ""
-        return f"{self.history} earlier turns{paced}"
+        cold = ", cold history" if self.cold else ""
+        return f"{self.history} earlier turns{paced}{cold}"
 
 
-FULL = [Plan(10, 30), Plan(500, 15), Plan(10, 10, pace=_PACE)]
-QUICK = [Plan(10, 5), Plan(500, 3), Plan(10, 3, pace=_PACE)]
+FULL = [
+    Plan(10, 30),
+    Plan(500, 15),
+    Plan(500, 15, cold=True),
+    Plan(10, 10, pace=_PACE),
+]
+QUICK = [Plan(10, 5), Plan(500, 3), Plan(500, 3, cold=True), Plan(10, 3, pace=_PACE)]
 
 
 @dataclass
@@ -191,9 +201,14 @@ async def _populate(store: Store, conversation_id: str, pairs: list[Pair], model
     return leaf
 
 
-async def _rewind(store: Store, conversation_id: str, leaf: str) -> None:
+async def _rewind(
+    store: Store, conversation_id: str, leaf: str, history: list[ModelMessage] | None
+) -> None:
     # Point the conversation back at the end of the prepared history (what "regenerate" will
-    # do), so every measured turn continues exactly `history` earlier turns.
+    # do), so every measured turn continues exactly `history` earlier turns; for a warm plan,
+    # leave the Store's cache as the previous turn of a running server would.
+    if history is not None:
+        store._remember_history(conversation_id, leaf, list(history))
     async with store.engine.begin() as conn:
         await conn.execute(
             conversations.update()
@@ -251,7 +266,7 @@ async def _store_turn(
 
 async def _read_history(store: Store, conversation_id: str, leaf: str) -> None:
     async with store.engine.connect() as conn:
-        await _history(conn, await _branch_ids(conn, conversation_id, leaf))
+        await _history(conn, (await _tree(conn, conversation_id)).branch(leaf))
 
 
 def _build_reply(events: list[AgentStreamEvent]) -> None:
@@ -304,20 +319,22 @@ async def _measure(
         created = await client.post("/api/conversations", json={"title": "bench"})
         conversation_id: str = created.json()["id"]
         leaf = await _populate(store, conversation_id, pairs[: plan.history], model)
+        warm = None if plan.cold else history
+        await _rewind(store, conversation_id, leaf, warm)
         row.setup_s = time.perf_counter() - started
 
         # Warm-ups. The recorded response is what the client-only stub replays.
         await _send(recording, conversation_id, workload.prompt(0))
-        await _rewind(store, conversation_id, leaf)
+        await _rewind(store, conversation_id, leaf, warm)
         row.body = await _send(client, conversation_id, workload.prompt(0))
-        await _rewind(store, conversation_id, leaf)
+        await _rewind(store, conversation_id, leaf, warm)
         replay = await stack.enter_async_context(
             _client(_replay(recorder.headers, recorder.chunks))
         )
         await _send(replay, "replay", workload.prompt(0))
         await _bare_run(bare_agent, workload.prompt(0), history)
         await _store_turn(store, conversation_id, workload.prompt(0), template, model)
-        await _rewind(store, conversation_id, leaf)
+        await _rewind(store, conversation_id, leaf, warm)
         wire: list[WireEvent] = [
             (f.event, f.data) for f in Wire.of("", row.body, workload.REPLY).frames
         ]
@@ -335,7 +352,7 @@ async def _measure(
             for which in ("parley", "bare") if i % 2 == 0 else ("bare", "parley"):
                 if which == "parley":
                     row.parley.append(await _timed(parley_turn, parley_profile))
-                    await _rewind(store, conversation_id, leaf)
+                    await _rewind(store, conversation_id, leaf, warm)
                 else:
                     row.bare.append(await _timed(bare_turn, bare_profile))
             row.client.append(await _timed(functools.partial(_send, replay, "replay", text)))
@@ -346,9 +363,12 @@ async def _measure(
                     functools.partial(_store_turn, store, conversation_id, text, template, model)
                 )
             )
-            await _rewind(store, conversation_id, leaf)
+            await _rewind(store, conversation_id, leaf, warm)
+            # A warm turn takes its history from the cache: no read to time.
             row.history_read.append(
                 await _timed(lambda: _read_history(store, conversation_id, leaf))
+                if plan.cold
+                else 0.0
             )
             row.reply.append(_timed_sync(lambda: _build_reply(events)))
             row.encode.append(_timed_sync(lambda: _encode_frames(wire)))

@@ -57,7 +57,7 @@ def settings(tmp_path: Path) -> Settings:
 def make_client(settings: Settings) -> Iterator[Callable[..., TestClient]]:
     clients: list[TestClient] = []
 
-    def make(agent: AbstractAgent[Any, Any], **overrides: Any) -> TestClient:
+    def make(agent: AbstractAgent[Any, Any] | None, **overrides: Any) -> TestClient:
         app = create_app(settings.model_copy(update=overrides), agent=agent)
         client = TestClient(app)
         client.__enter__()

@@ -7,7 +7,16 @@ import time
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
-from pydantic_ai.messages import ModelRequest, ModelResponse, TextPart, ToolCallPart, ToolReturnPart
+from pydantic_ai.messages import (
+    ModelMessage,
+    ModelRequest,
+    ModelResponse,
+    TextPart,
+    ToolCallPart,
+    ToolReturnPart,
+)
+
+from parley.store import _history, _tree
 
 from .conftest import new_conversation, parse_sse, send
 from .models import Echo, Scripted, prompts_of, reply_to, tool_agent
@@ -182,3 +191,22 @@ def test_one_reply_at_a_time_per_conversation(make_client: Callable[..., TestCli
     items = client.get(f"/api/conversations/{cid}/messages").json()["items"]
     assert [m["status"] for m in items] == ["complete", "stopped"]
     assert items[1]["text"] == "a"
+
+
+def test_the_cached_history_matches_the_database(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(tool_agent())
+    cid = new_conversation(client)
+    send(client, cid, "Weather in Paris?")
+    send(client, cid, "And in Rome?")
+    store = client.app.state.store  # type: ignore[attr-defined]
+    leaf = client.get(f"/api/conversations/{cid}/messages").json()["items"][-1]["id"]
+    cached = store._cached_history(cid, leaf)
+    assert cached is not None
+    assert len(cached) == 8  # per turn: prompt, tool call, tool return, answer
+
+    async def from_database() -> list[ModelMessage]:
+        async with store.engine.connect() as conn:
+            tree = await _tree(conn, cid)
+            return await _history(conn, tree.branch(leaf))
+
+    assert client.portal.call(from_database) == cached  # type: ignore[union-attr]

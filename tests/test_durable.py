@@ -221,29 +221,36 @@ def test_replies_of_clients_that_hang_up_anywhere_all_complete(tmp_path: Path) -
 
 
 def test_reattach_mid_stream_gets_every_delta_exactly_once(tmp_path: Path) -> None:
-    with serve_in_thread(Echo(chunk=1, delay=0.01).agent(), tmp_path / "attach.db") as base:
-        client = httpx.Client(base_url=base, trust_env=False, timeout=30)
-        cid = client.post("/api/conversations", json={}).json()["id"]
-        lines: list[str] = []
-        with client.stream(
-            "POST", f"/api/conversations/{cid}/messages", json={"prompt": "stream me"}
-        ) as response:
-            for line in response.iter_lines():
-                lines.append(line)
-                if sum(x.startswith("event: text") for x in lines) >= 5 and line == "":
-                    break
-        first = parse_sse("\n".join(lines))
-        run_id = first[1].data["run_id"]
-        last_id = first[-1].id
-        with client.stream(
-            "GET", f"/api/runs/{run_id}/events", headers={"Last-Event-ID": str(last_id)}
-        ) as response:
-            rest = parse_sse(response.read().decode())
-        assert rest[0].id == last_id + 1
-        text = "".join(f.data["d"] for f in [*first, *rest] if f.event == "text")
-        assert text == reply_to("stream me")
-        assert rest[-1].event == "done"
-        client.close()
+    agent = Echo(chunk=1, delay=0.01).agent()
+    with (
+        serve_in_thread(agent, tmp_path / "attach.db") as base,
+        httpx.Client(base_url=base, trust_env=False, timeout=30) as client,
+    ):
+        _reattach_mid_stream(client)
+
+
+def _reattach_mid_stream(client: httpx.Client) -> None:
+    cid = client.post("/api/conversations", json={}).json()["id"]
+    lines: list[str] = []
+    with client.stream(
+        "POST", f"/api/conversations/{cid}/messages", json={"prompt": "stream me"}
+    ) as response:
+        for line in response.iter_lines():
+            lines.append(line)
+            if sum(x.startswith("event: text") for x in lines) >= 5 and line == "":
+                break
+    first = parse_sse("\n".join(lines))
+    run_id = first[1].data["run_id"]
+    last_id = first[-1].id
+    with client.stream(
+        "GET", f"/api/runs/{run_id}/events", headers={"Last-Event-ID": str(last_id)}
+    ) as response:
+        rest = parse_sse(response.read().decode())
+    assert rest[0].id is not None
+    assert rest[0].id > last_id
+    text = "".join(f.data["d"] for f in [*first, *rest] if f.event == "text")
+    assert text == reply_to("stream me")
+    assert rest[-1].event == "done"
 
 
 @pytest.mark.slow

@@ -431,3 +431,12 @@ def test_reference_defined_before_use_resolves_across_chunks() -> None:
     out = _stream(text, [1] * len(text))
     assert "".join(html for html, _ in out) == render_markdown(text)
     assert 'href="https://example.com"' in out[-1][0]
+
+
+def test_preview_renders_the_unfinished_tail_without_finishing() -> None:
+    streamer = BlockStreamer()
+    text = "# Title\n\nFirst paragraph.\n\n```python\nx = 1\n"
+    streamer.feed(text)
+    assert streamer.preview() == render_markdown(text)
+    assert streamer.finish() is not None
+    assert streamer.html == render_markdown(text)

@@ -135,10 +135,10 @@ def test_replies_left_generating_are_marked_interrupted(tmp_path: Path) -> None:
     asyncio.run(check())
 
 
-def test_no_model_configured_is_a_one_line_error(tmp_path: Path) -> None:
+def test_a_missing_model_file_is_a_one_line_error(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     result = subprocess.run(
-        [sys.executable, "-m", "parley", "serve", "--port", "0"],
+        [sys.executable, "-m", "parley", "serve", "--model", f"local:{tmp_path}/nope.gguf"],
         capture_output=True,
         text=True,
         env=env,
@@ -147,4 +147,4 @@ def test_no_model_configured_is_a_one_line_error(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
-    assert "no model configured" in result.stderr
+    assert "no model file at" in result.stderr

@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic_ai.agent import AbstractAgent
 
 from . import __version__, errors
-from .agents import load_agent, model_label
+from .agents import load_agent, model_label, model_notice
 from .db.engine import create_engine
 from .db.migrate import upgrade
 from .deps import current_owner
@@ -46,6 +46,7 @@ def create_app(settings: Settings, agent: AbstractAgent[Any, Any] | None = None)
     app = FastAPI(title="Parley", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.model = label
+    app.state.model_notice = model_notice(chosen)
     errors.install(app)
 
     api = APIRouter(prefix="/api", dependencies=[Depends(current_owner)])

@@ -251,6 +251,14 @@ class BlockStreamer:
         self._tail = rest
         return html, self._n
 
+    def preview(self) -> str:
+        """All the text as HTML, the unfinished tail rendered too, without finishing it.
+
+        Only the tail is rendered: the finished blocks' HTML is reused.
+        """
+        rest = self._tail + "".join(self._pending)
+        return self.html + (_render(rest, self._env) if rest else "")
+
     def finish(self) -> tuple[str, int] | None:
         """Render all that is left (the last block); None if nothing is."""
         rest = self._tail + "".join(self._pending)

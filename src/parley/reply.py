@@ -21,7 +21,7 @@ from pydantic_ai.messages import (
 )
 
 from . import schemas
-from .render import BlockStreamer, render_markdown
+from .render import BlockStreamer
 
 WireEvent = tuple[str, dict[str, Any]]
 
@@ -128,9 +128,8 @@ class ReplyBuilder:
         """
         parts = list(self.parts)
         if self._text is not None:
-            text = self._text.text
-            html = render_markdown(text) if rendered else self._text.html
-            parts[-1] = schemas.TextPart(text=text, html=html)
+            html = self._text.preview() if rendered else self._text.html
+            parts[-1] = schemas.TextPart(text=self._text.text, html=html)
         if self._thinking is not None:
             parts[-1] = schemas.ThinkingPart(text="".join(self._thinking))
         return parts

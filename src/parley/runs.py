@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 # How long a finished run stays attachable in memory, for clients that reconnect just late.
 _FINISHED_RUN_TTL = 60.0
 _KEEPALIVE_SECONDS = 15.0
+_COALESCE_SECONDS = 0.025
 # Consecutive deltas of these kinds can share one frame; a frame carries its last event's id.
 _MERGEABLE = frozenset({"text", "thinking"})
 
@@ -73,22 +75,31 @@ class Run:
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
 
+    def tick(self) -> None:
+        """Wake subscribers with nothing new, so an idle stream can send its keep-alive."""
+        self._wake()
+
     async def frames(self, after: int = -1) -> AsyncIterator[bytes]:
         """SSE frames for every event with an id greater than `after`, then live ones."""
         position = max(after + 1, 0)
+        last_sent = time.monotonic()
         while True:
             if position < len(self.events):
+                if not self.finished:
+                    # Let the deltas of the next few milliseconds join this frame: far fewer
+                    # frames, wakes and bytes for a delay no reader notices.
+                    await asyncio.sleep(_COALESCE_SECONDS)
                 end = len(self.events)
                 yield _encode(self.events, position, end)
                 position = end
+                last_sent = time.monotonic()
                 continue
             if self.finished:
                 return
-            changed = self._changed
-            try:
-                await asyncio.wait_for(changed.wait(), _KEEPALIVE_SECONDS)
-            except TimeoutError:
+            if time.monotonic() - last_sent >= _KEEPALIVE_SECONDS:
                 yield b": keep-alive\n\n"
+                last_sent = time.monotonic()
+            await self._changed.wait()
 
 
 def _encode(events: list[WireEvent], start: int, end: int) -> bytes:
@@ -186,6 +197,7 @@ class Runs:
         interval = self.settings.checkpoint_interval
         while not run.finished:
             await asyncio.sleep(interval)
+            run.tick()
             if not run.dirty:
                 continue
             run.dirty = False

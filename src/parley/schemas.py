@@ -103,3 +103,5 @@ class Info(BaseModel):
     version: str
     model: str
     max_prompt_chars: int
+    # Shown by the UI beside the model name, e.g. that the bundled local model is tiny.
+    model_notice: str | None = None

@@ -21,7 +21,10 @@ class Settings(BaseSettings):
 
     model: str | None = Field(
         default=None,
-        description="Pydantic AI model string, e.g. openai:gpt-4o or anthropic:claude-sonnet-4-5.",
+        description=(
+            "Pydantic AI model string (openai:gpt-4o, anthropic:…, ollama:…) or "
+            "local:/path/to/model.gguf; unset, the bundled local model answers."
+        ),
     )
     agent: str | None = Field(
         default=None, description="Your own agent as package.module:attribute (an Agent instance)."
@@ -43,6 +46,12 @@ class Settings(BaseSettings):
     )
     run_timeout: float = Field(
         default=600.0, gt=0, description="Seconds a reply may take before it is stopped."
+    )
+    local_context: int = Field(
+        default=2048, ge=256, description="Context window (tokens) of a local GGUF model."
+    )
+    local_max_tokens: int = Field(
+        default=512, ge=1, description="Longest reply (tokens) of a local GGUF model."
     )
     checkpoint_interval: float = Field(
         default=1.0,

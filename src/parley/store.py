@@ -7,6 +7,7 @@ is indistinguishable from one that does not exist.
 from __future__ import annotations
 
 import base64
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,6 +45,7 @@ class Turn:
     user: Message
     assistant: Message
     history: list[ModelMessage]
+    user_request_json: str
 
 
 class ConversationBusy(Exception):
@@ -51,8 +53,33 @@ class ConversationBusy(Exception):
 
 
 class Store:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, history_cache_size: int = 64) -> None:
         self.engine = engine
+        # The last branch history read or written per conversation, keyed by its leaf: the
+        # next turn's history is the previous one plus that turn's messages, so a long
+        # conversation is not read and validated again on every turn. A leaf that moved (in
+        # another process, or a new branch) misses the cache and reads the database.
+        self._histories: OrderedDict[str, tuple[str, list[ModelMessage]]] = OrderedDict()
+        self._history_cache_size = history_cache_size
+
+    def _cached_history(
+        self, conversation_id: str, leaf_id: str | None
+    ) -> list[ModelMessage] | None:
+        if leaf_id is None:
+            return []
+        entry = self._histories.get(conversation_id)
+        if entry is None or entry[0] != leaf_id:
+            return None
+        self._histories.move_to_end(conversation_id)
+        return list(entry[1])
+
+    def _remember_history(
+        self, conversation_id: str, leaf_id: str, history: list[ModelMessage]
+    ) -> None:
+        self._histories[conversation_id] = (leaf_id, history)
+        self._histories.move_to_end(conversation_id)
+        while len(self._histories) > self._history_cache_size:
+            self._histories.popitem(last=False)
 
     # -- conversations -------------------------------------------------------------------
 
@@ -129,7 +156,7 @@ class Store:
             conv = await _conversation_row(conn, owner, conversation_id)
             if conv is None:
                 return None
-            path = await _branch_ids(conn, conversation_id, conv["current_leaf_id"])
+            path = (await _tree(conn, conversation_id)).branch(conv["current_leaf_id"])
             end = path.index(before) if before in path else len(path)
             start = max(0, end - limit)
             page_ids = path[start:end]
@@ -171,22 +198,14 @@ class Store:
             conv = await _conversation_row(conn, owner, conversation_id)
             if conv is None:
                 return None
-            generating = await conn.scalar(
-                sa.select(messages.c.id).where(
-                    messages.c.conversation_id == conversation_id,
-                    messages.c.status == "generating",
-                )
-            )
-            if generating is not None:
+            tree = await _tree(conn, conversation_id)
+            if tree.generating:
                 raise ConversationBusy(conversation_id)
             parent_id = conv["current_leaf_id"]
-            path = await _branch_ids(conn, conversation_id, parent_id)
-            history = await _history(conn, path)
-            seq = await conn.scalar(
-                sa.select(sa.func.coalesce(sa.func.max(messages.c.seq), 0)).where(
-                    messages.c.conversation_id == conversation_id
-                )
-            )
+            history = self._cached_history(conversation_id, parent_id)
+            if history is None:
+                history = await _history(conn, tree.branch(parent_id))
+            seq = tree.max_seq
             user = {
                 "id": new_id(),
                 "conversation_id": conversation_id,
@@ -217,12 +236,14 @@ class Store:
             }
             await conn.execute(messages.insert(), [user, assistant])
             values: dict[str, Any] = {"current_leaf_id": assistant["id"], "updated_at": stamp}
-            if not path and conv["title"] == "New chat":
+            if parent_id is None and conv["title"] == "New chat":
                 values["title"] = _title_from(prompt)
             await conn.execute(
                 conversations.update().where(conversations.c.id == conversation_id).values(**values)
             )
-        return Turn(conversation_id, _message(user), _message(assistant), history)
+        return Turn(
+            conversation_id, _message(user), _message(assistant), history, user["model_messages"]
+        )
 
     async def finish_turn(
         self,
@@ -262,6 +283,14 @@ class Store:
                 .where(conversations.c.id == turn.conversation_id)
                 .values(updated_at=stamp)
             )
+        request = list(user_request) if user_request is not None else None
+        if request is None:
+            request = ModelMessagesTypeAdapter.validate_json(turn.user_request_json)
+        self._remember_history(
+            turn.conversation_id,
+            turn.assistant.id,
+            [*turn.history, *request, *response_messages],
+        )
         return turn.assistant.model_copy(
             update={
                 "text": text,
@@ -308,25 +337,38 @@ async def _conversation_row(
     return (await conn.execute(query)).mappings().first()
 
 
-async def _branch_ids(
-    conn: AsyncConnection, conversation_id: str, leaf_id: str | None
-) -> list[str]:
-    """Message ids from the root to `leaf_id`, following parent links."""
-    if leaf_id is None:
-        return []
+@dataclass(frozen=True)
+class _Tree:
+    """The shape of a conversation's message tree: enough to find a branch and the next seq."""
+
+    parent: dict[str, str | None]
+    max_seq: int
+    generating: bool
+
+    def branch(self, leaf_id: str | None) -> list[str]:
+        """Message ids from the root to `leaf_id`, following parent links."""
+        path: list[str] = []
+        node = leaf_id
+        while node is not None and node in self.parent:
+            path.append(node)
+            node = self.parent[node]
+        path.reverse()
+        return path
+
+
+async def _tree(conn: AsyncConnection, conversation_id: str) -> _Tree:
+    c = messages.c
     rows = await conn.execute(
-        sa.select(messages.c.id, messages.c.parent_id).where(
-            messages.c.conversation_id == conversation_id
-        )
+        sa.select(c.id, c.parent_id, c.seq, c.status).where(c.conversation_id == conversation_id)
     )
-    parent = {row[0]: row[1] for row in rows}
-    path: list[str] = []
-    node: str | None = leaf_id
-    while node is not None and node in parent:
-        path.append(node)
-        node = parent[node]
-    path.reverse()
-    return path
+    parent: dict[str, str | None] = {}
+    max_seq = 0
+    generating = False
+    for message_id, parent_id, seq, status in rows:
+        parent[message_id] = parent_id
+        max_seq = max(max_seq, seq)
+        generating = generating or status == "generating"
+    return _Tree(parent, max_seq, generating)
 
 
 async def _history(conn: AsyncConnection, path: list[str]) -> list[ModelMessage]:

@@ -35,4 +35,5 @@ async def get_info(request: Request, _owner: Owner, settings: SettingsDep) -> In
         version=__version__,
         model=request.app.state.model,
         max_prompt_chars=settings.max_prompt_chars,
+        model_notice=request.app.state.model_notice,
     )

@@ -7,6 +7,7 @@ import { SseParser } from './sse.js';
  * @typedef {object} Info
  * @property {string} version
  * @property {string} model
+ * @property {string | null} [model_notice] what to say about the model (e.g. the bundled one is tiny)
  * @property {number} max_prompt_chars
  */
 

@@ -13,6 +13,7 @@ const newChat = byId('new-chat', HTMLButtonElement);
 const toggle = byId('sidebar-toggle', HTMLButtonElement);
 const backdrop = byId('backdrop', HTMLElement);
 const modelName = byId('model-name', HTMLElement);
+const modelNotice = byId('model-notice', HTMLElement);
 const prompt = byId('prompt', HTMLTextAreaElement);
 const narrow = window.matchMedia('(max-width: 700px)');
 
@@ -146,6 +147,10 @@ api.getInfo().then(
   (info) => {
     modelName.textContent = info.model;
     modelName.hidden = false;
+    if (info.model_notice) {
+      modelNotice.textContent = info.model_notice;
+      modelNotice.hidden = false;
+    }
     composer.setMaxChars(info.max_prompt_chars);
     chat.maxChars = info.max_prompt_chars;
   },
