@@ -69,7 +69,7 @@ def make_client(settings: Settings) -> Iterator[Callable[..., TestClient]]:
         client.__exit__(None, None, None)
 
 
-def send(client: TestClient, conversation_id: str, prompt: str) -> list[Frame]:
+def send(client: httpx.Client, conversation_id: str, prompt: str) -> list[Frame]:
     with client.stream(
         "POST", f"/api/conversations/{conversation_id}/messages", json={"prompt": prompt}
     ) as response:

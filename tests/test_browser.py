@@ -220,3 +220,37 @@ def test_stop_keeps_the_partial_reply_and_the_next_message_works(
         box.press("Escape")
         expect(second).to_have_attribute("data-status", "stopped")
         expect(page.get_by_role("button", name="Send")).to_be_visible()
+
+
+def test_an_error_shows_inline_with_retry_and_the_page_recovers(
+    page_factory: object, tmp_path: Path
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(page_factory, Browser)
+    calls: list[int] = []
+
+    async def stream(messages: list[ModelMessage], _info: AgentInfo) -> AsyncIterator[str]:
+        calls.append(1)
+        yield "Half a "
+        if len(calls) == 1:
+            raise RuntimeError("the provider fell over")
+        yield "full answer."
+
+    agent = Agent(FunctionModel(stream_function=stream, model_name="flaky"))
+    with serve(agent, tmp_path / "error.db") as base:
+        page = page_factory.new_page()
+        page.goto(base)
+        box = page.get_by_role("textbox", name="Message")
+        box.fill("try me")
+        box.press("Enter")
+        failed = page.locator('[data-role="assistant"]').last
+        expect(failed).to_have_attribute("data-status", "error")
+        expect(failed.get_by_role("alert")).to_contain_text("the provider fell over")
+        expect(failed).to_contain_text("Half a")
+        failed.get_by_role("button", name="Retry").click()
+        retried = page.locator('[data-role="assistant"]').last
+        expect(page.locator('[data-role="assistant"]')).to_have_count(2)
+        expect(retried).to_have_attribute("data-status", "complete")
+        expect(retried).to_contain_text("Half a full answer.")
+        expect(box).to_be_enabled()

@@ -233,3 +233,30 @@ def test_serve_answers_with_the_bundled_model_and_with_another_gguf(
         assert info["model"] == "local:other"
         assert info["model_notice"] is None
         assert send(client, new_conversation(client), "Hi")[-1].data["status"] == "complete"
+
+
+def test_a_cancelled_queued_request_leaves_the_queue() -> None:
+    assert BUNDLED is not None
+    engine = LocalModel(BUNDLED).engine()
+    chat: list[ChatMessage] = [{"role": "user", "content": "Count from one to twenty."}]
+    sampling = Sampling(max_tokens=24, temperature=0.0, seed=1)
+
+    async def scenario() -> tuple[str, str, bool]:
+        async def collect() -> str:
+            return "".join([d async for d in engine.stream(chat, sampling)])
+
+        first = asyncio.create_task(collect())
+        # A threading.Event set by the worker thread: poll it from the loop.
+        while not engine.generating.is_set():  # noqa: ASYNC110
+            await asyncio.sleep(0.001)
+        queued = asyncio.create_task(collect())
+        third = asyncio.create_task(collect())
+        await asyncio.sleep(0.01)
+        queued.cancel()  # still waiting for the model: it must leave the queue
+        results = await asyncio.gather(first, third)
+        return results[0], results[1], queued.cancelled()
+
+    first, third, cancelled = asyncio.run(scenario())
+    assert cancelled
+    assert first.strip()
+    assert third == first  # greedy: the same prompt, the same reply, served after the first

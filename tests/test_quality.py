@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,4 +31,15 @@ def test_ruff_format() -> None:
 
 def test_mypy_strict() -> None:
     result = _run("mypy")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_javascript_types() -> None:
+    # The front end is plain JS with JSDoc types; TypeScript checks them (tsconfig.json).
+    tsc = os.environ.get("PARLEY_TSC") or shutil.which("tsc")
+    if tsc is None:
+        pytest.skip("TypeScript's tsc is not installed (.ci/run installs it; or set PARLEY_TSC)")
+    result = subprocess.run(
+        [tsc, "-p", "tsconfig.json"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr

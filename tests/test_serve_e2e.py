@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import pytest
 
-from .conftest import Frame, new_conversation, parse_sse
+from .conftest import Frame, new_conversation, send
 from .fake_openai import CHAT_PATHS, RESPONSES_PATHS, FakeOpenAI, reply_to
 from .processes import ROOT, Server
 
@@ -40,15 +40,6 @@ def fake_openai() -> Iterator[FakeOpenAI]:
 
 def _provider_env(fake: FakeOpenAI, model: str) -> dict[str, str]:
     return {"PARLEY_MODEL": model, "OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": "test-key"}
-
-
-def send(client: httpx.Client, conversation_id: str, prompt: str) -> list[Frame]:
-    with client.stream(
-        "POST", f"/api/conversations/{conversation_id}/messages", json={"prompt": prompt}
-    ) as response:
-        assert response.status_code == 200, response.read()
-        assert response.headers["content-type"].startswith("text/event-stream")
-        return parse_sse(response.read().decode())
 
 
 def streamed_text(frames: list[Frame]) -> str:

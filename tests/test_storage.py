@@ -148,3 +148,10 @@ def test_a_missing_model_file_is_a_one_line_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "no model file at" in result.stderr
+
+
+def test_version_flag() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "parley", "--version"], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.startswith("parley 0.1.0")

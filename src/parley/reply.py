@@ -54,24 +54,29 @@ class ReplyBuilder:
                 return self._thinking_delta(delta.content_delta, new_part=False)
             return []
         if isinstance(event, FunctionToolCallEvent):
-            out = self._close()
-            call = schemas.ToolCallPart(
-                tool_call_id=event.part.tool_call_id,
-                tool_name=event.part.tool_name,
-                args=event.part.args_as_json_str(),
+            call = event.part
+            return self._tool_part(
+                schemas.ToolCallPart(
+                    tool_call_id=call.tool_call_id,
+                    tool_name=call.tool_name,
+                    args=call.args_as_json_str(),
+                )
             )
-            self.parts.append(call)
-            return [*out, ("tool_call", call.model_dump(exclude={"type"}))]
         if isinstance(event, FunctionToolResultEvent):
-            out = self._close()
-            result = schemas.ToolResultPart(
-                tool_call_id=event.part.tool_call_id,
-                tool_name=event.part.tool_name,
-                content=event.part.model_response_str(),
+            result = event.part
+            return self._tool_part(
+                schemas.ToolResultPart(
+                    tool_call_id=result.tool_call_id,
+                    tool_name=result.tool_name,
+                    content=result.model_response_str(),
+                )
             )
-            self.parts.append(result)
-            return [*out, ("tool_result", result.model_dump(exclude={"type"}))]
         return []
+
+    def _tool_part(self, part: schemas.ToolCallPart | schemas.ToolResultPart) -> list[WireEvent]:
+        out = self._close()
+        self.parts.append(part)
+        return [*out, (part.type, part.model_dump(exclude={"type"}))]
 
     def close(self) -> list[WireEvent]:
         """Finish the open part; call once the run has ended, however it ended."""
