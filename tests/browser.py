@@ -48,10 +48,10 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve(agent: AbstractAgent[Any, Any], database: Path) -> Iterator[str]:
+def serve(agent: AbstractAgent[Any, Any], database: Path, **overrides: Any) -> Iterator[str]:
     """Run Parley on a free loopback port until the block ends; yields its base URL."""
     port = _free_port()
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{database}", port=port)
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{database}", port=port, **overrides)
     config = uvicorn.Config(
         create_app(settings, agent=agent), host="127.0.0.1", port=port, log_level="warning"
     )

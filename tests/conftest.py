@@ -59,7 +59,7 @@ def make_client(settings: Settings) -> Iterator[Callable[..., TestClient]]:
 
     def make(agent: AbstractAgent[Any, Any] | None, **overrides: Any) -> TestClient:
         app = create_app(settings.model_copy(update=overrides), agent=agent)
-        client = TestClient(app)
+        client = TestClient(app, base_url="http://localhost")
         client.__enter__()
         clients.append(client)
         return client

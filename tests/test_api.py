@@ -122,7 +122,7 @@ def test_bad_input_gets_a_clear_4xx_and_writes_nothing(
     assert huge.status_code == 413
 
     not_json = client.post(url, content=b"prompt=hi", headers={"content-type": "text/plain"})
-    assert not_json.status_code == 422
+    assert not_json.status_code == 415
 
     unknown = client.post("/api/conversations/nope/messages", json={"prompt": "hi"})
     assert unknown.status_code == 404 and unknown.json()["detail"] == "No such conversation."

@@ -180,7 +180,8 @@ def test_concurrent_sends_start_exactly_one_run(tmp_path: Path) -> None:
 
 def test_replies_of_clients_that_hang_up_anywhere_all_complete(tmp_path: Path) -> None:
     rng = random.Random(1234)
-    with serve_in_thread(Echo(chunk=2, delay=0.002).agent(), tmp_path / "hangups.db") as base:
+    agent = Echo(chunk=2, delay=0.002).agent()
+    with serve_in_thread(agent, tmp_path / "hangups.db", max_runs_per_user=20) as base:
 
         async def hang_ups() -> None:
             limits = httpx.Limits(max_connections=20)

@@ -11,13 +11,15 @@ from fastapi.staticfiles import StaticFiles
 from pydantic_ai.agent import AbstractAgent
 
 from . import __version__, errors
+from .accounts import Accounts
 from .agents import load_agent, model_label, model_notice
 from .db.engine import create_engine
 from .db.migrate import upgrade
 from .deps import current_owner
+from .guards import RequestGuard
 from .headers import SecurityHeaders
 from .limits import BodySizeLimit
-from .routes import conversations, messages, pages, runs
+from .routes import auth, conversations, messages, pages, runs, tokens
 from .runs import Runs
 from .settings import Settings
 from .store import Store
@@ -33,6 +35,7 @@ def create_app(settings: Settings, agent: AbstractAgent[Any, Any] | None = None)
         engine = create_engine(settings.database_url)
         await upgrade(engine)
         store = Store(engine)
+        app.state.accounts = Accounts(engine)
         # Nothing can be generating at start: replies left so by a dead process are marked.
         await store.mark_interrupted()
         app.state.store = store
@@ -54,10 +57,14 @@ def create_app(settings: Settings, agent: AbstractAgent[Any, Any] | None = None)
     api.include_router(conversations.router)
     api.include_router(messages.router)
     api.include_router(runs.router)
+    api.include_router(tokens.router)
     app.include_router(api)
+    # Logging in is the one thing that cannot need a user already.
+    app.include_router(auth.router, prefix="/api")
     app.include_router(pages.pages)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestGuard, settings=settings)
     app.add_middleware(SecurityHeaders)
     return app

@@ -29,11 +29,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     migrate = commands.add_parser("migrate", help="apply database migrations and exit")
     migrate.add_argument("--database-url", help="SQLAlchemy async database URL")
 
+    users = commands.add_parser("users", help="manage the users of accounts mode")
+    users.add_argument("--database-url", help="SQLAlchemy async database URL")
+    user_commands = users.add_subparsers(dest="action", required=True)
+    for action, text in (("add", "add a user"), ("set-password", "set a user's password")):
+        sub = user_commands.add_parser(action, help=text)
+        sub.add_argument("name")
+        sub.add_argument(
+            "--password-stdin", action="store_true", help="read the password from stdin"
+        )
+    user_commands.add_parser("list", help="list the users")
+    user_commands.add_parser("remove", help="remove a user and everything of theirs").add_argument(
+        "name"
+    )
+
+    tokens = commands.add_parser("tokens", help="manage a user's API tokens")
+    tokens.add_argument("--database-url", help="SQLAlchemy async database URL")
+    token_commands = tokens.add_subparsers(dest="action", required=True)
+    create = token_commands.add_parser("create", help="create a token; prints it once")
+    create.add_argument("user")
+    create.add_argument("name")
+    token_commands.add_parser("list", help="list a user's tokens").add_argument("user")
+    revoke = token_commands.add_parser("revoke", help="revoke a token")
+    revoke.add_argument("user")
+    revoke.add_argument("token_id")
+
     args = parser.parse_args(argv)
-    overrides = {k: v for k, v in vars(args).items() if k != "command" and v is not None}
-    settings = Settings(**overrides)
+    settings = Settings(
+        **{k: v for k, v in vars(args).items() if k in Settings.model_fields and v is not None}
+    )
     if args.command == "migrate":
         return _migrate(settings)
+    if args.command in ("users", "tokens"):
+        from .admin import run_admin
+
+        return run_admin(settings, args)
     return _serve(settings)
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 
+from .accounts import Accounts
+from .auth import authenticate
 from .runs import Runs
 from .settings import Settings
 from .store import Store
@@ -28,13 +30,28 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def current_owner() -> str:
-    # Every /api route depends on this: the one place that decides whose data a request sees.
-    # Local mode has a single owner; accounts mode will resolve the session's user here.
-    return LOCAL_OWNER
+def _accounts(request: Request) -> Accounts:
+    accounts: Accounts = request.app.state.accounts
+    return accounts
+
+
+async def current_owner(request: Request) -> str:
+    """Whose data this request may see: every /api route but login depends on it.
+
+    Local mode has a single implicit owner (and listens on loopback only); accounts mode
+    needs a logged-in user, and every store query is scoped by that user's id.
+    """
+    settings: Settings = request.app.state.settings
+    if settings.auth == "local":
+        return LOCAL_OWNER
+    user = await authenticate(request)
+    if user is None:
+        raise HTTPException(401, "Log in first.")
+    return user.id
 
 
 StoreDep = Annotated[Store, Depends(_store)]
 RunsDep = Annotated[Runs, Depends(_runs)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 Owner = Annotated[str, Depends(current_owner)]
+AccountsDep = Annotated[Accounts, Depends(_accounts)]

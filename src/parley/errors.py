@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from .runs import RunNotFound
+from .runs import RunNotFound, TooManyRuns
 from .store import BadCursor, ConversationBusy
 
 log = logging.getLogger(__name__)
@@ -21,6 +21,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ConversationBusy, _busy)
     app.add_exception_handler(RunNotFound, _run_not_found)
     app.add_exception_handler(BadCursor, _bad_cursor)
+    app.add_exception_handler(TooManyRuns, _too_many_runs)
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -54,6 +55,15 @@ async def _busy(_request: Request, _exc: Exception) -> JSONResponse:
 
 async def _run_not_found(_request: Request, _exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "No such reply is being generated."}, status_code=404)
+
+
+async def _too_many_runs(request: Request, _exc: Exception) -> JSONResponse:
+    limit = request.app.state.settings.max_runs_per_user
+    return JSONResponse(
+        {"detail": f"You already have {limit} replies being generated. Wait or stop one."},
+        status_code=429,
+        headers={"Retry-After": "5"},
+    )
 
 
 async def _bad_cursor(_request: Request, _exc: Exception) -> JSONResponse:

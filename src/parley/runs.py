@@ -43,6 +43,10 @@ class RunNotFound(Exception):
     pass
 
 
+class TooManyRuns(Exception):
+    """The user already has as many replies generating as the settings allow."""
+
+
 class Run:
     def __init__(self, run_id: str, owner: str, turn: Turn, prompt: str) -> None:
         self.id = run_id
@@ -147,6 +151,8 @@ class Runs:
         # both pass the check.
         if conversation_id in self._active or conversation_id in self._starting:
             raise ConversationBusy(conversation_id)
+        if sum(r.owner == owner for r in self._active.values()) >= self.settings.max_runs_per_user:
+            raise TooManyRuns(owner)
         self._starting.add(conversation_id)
         try:
             run_id = new_id()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from platformdirs import user_data_path
 from pydantic import Field
@@ -35,6 +36,35 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default_factory=default_database_url,
         description="SQLAlchemy async URL; default is a SQLite file in the user data directory.",
+    )
+    auth: Literal["local", "accounts"] = Field(
+        default="local",
+        description="local: one user, no login, loopback only; accounts: users log in.",
+    )
+    allowed_hosts: list[str] = Field(
+        default=[],
+        description=(
+            "Host names the server answers to besides localhost (JSON list); "
+            "requests naming any other Host are refused."
+        ),
+    )
+    trusted_proxies: list[str] = Field(
+        default=[],
+        description="Addresses of reverse proxies whose user header is trusted (JSON list).",
+    )
+    trusted_user_header: str | None = Field(
+        default=None,
+        description="Header carrying the user name set by a trusted proxy (accounts mode).",
+    )
+    session_days: int = Field(default=30, gt=0, description="Days a login session lasts.")
+    login_attempts: int = Field(
+        default=5, gt=0, description="Failed logins per account per 15 minutes before 429."
+    )
+    login_attempts_per_address: int = Field(
+        default=20, gt=0, description="Failed logins per client address per 15 minutes before 429."
+    )
+    max_runs_per_user: int = Field(
+        default=4, gt=0, description="Replies one user may have generating at once (429 beyond)."
     )
     host: str = Field(default="127.0.0.1", description="Address to listen on.")
     port: int = Field(default=8000, description="Port to listen on.")

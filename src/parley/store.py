@@ -7,6 +7,7 @@ is indistinguishable from one that does not exist.
 from __future__ import annotations
 
 import base64
+import json
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _utc(value: datetime) -> datetime:
+def as_utc(value: datetime) -> datetime:
     # SQLite hands back naive datetimes; everything Parley writes is UTC.
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
@@ -117,7 +118,7 @@ class Store:
         next_cursor = None
         if len(rows) > limit:
             last = rows[limit - 1]
-            next_cursor = _encode_cursor(_utc(last["updated_at"]), last["id"])
+            next_cursor = _encode_cursor(as_utc(last["updated_at"]), last["id"])
         return items, next_cursor
 
     async def get_conversation(self, owner: str, conversation_id: str) -> Conversation | None:
@@ -168,6 +169,25 @@ class Store:
         by_id = {r["id"]: r for r in rows}
         items = [_message(by_id[i]) for i in page_ids if i in by_id]
         return items, (page_ids[0] if start > 0 else None)
+
+    async def export(
+        self, owner: str, conversation_id: str
+    ) -> tuple[Conversation, list[tuple[Message, Any]]] | None:
+        """The conversation and its current branch, each message with its Pydantic AI JSON."""
+        async with self.engine.connect() as conn:
+            conv = await _conversation_row(conn, owner, conversation_id)
+            if conv is None:
+                return None
+            path = (await _tree(conn, conversation_id)).branch(conv["current_leaf_id"])
+            rows = (
+                (await conn.execute(sa.select(messages).where(messages.c.id.in_(path))))
+                .mappings()
+                .all()
+            )
+        by_id = {r["id"]: r for r in rows}
+        return _conversation(conv), [
+            (_message(by_id[i]), json.loads(by_id[i]["model_messages"])) for i in path
+        ]
 
     async def get_message(self, owner: str, message_id: str) -> Message | None:
         query = (
@@ -396,8 +416,8 @@ def _conversation(row: sa.RowMapping | dict[str, Any]) -> Conversation:
     return Conversation(
         id=row["id"],
         title=row["title"],
-        created_at=_utc(row["created_at"]),
-        updated_at=_utc(row["updated_at"]),
+        created_at=as_utc(row["created_at"]),
+        updated_at=as_utc(row["updated_at"]),
     )
 
 
@@ -415,7 +435,7 @@ def _message(row: sa.RowMapping | dict[str, Any]) -> Message:
             "model": row["model"],
             "usage": row["usage"],
             "run_id": row["run_id"],
-            "created_at": _utc(row["created_at"]),
+            "created_at": as_utc(row["created_at"]),
         }
     )
 

@@ -64,3 +64,34 @@ messages = sa.Table(
     sa.Index(None, "conversation_id", "seq"),
     sa.Index(None, "status"),
 )
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    # argon2id; null for users who only log in through a trusted proxy.
+    sa.Column("password_hash", sa.String(255), nullable=True),
+    sa.Column("created_at", TIME, nullable=False),
+)
+
+# Only hashes of session ids and API tokens are stored: a copy of the database logs no one in.
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", ID, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", TIME, nullable=False),
+    sa.Column("expires_at", TIME, nullable=False),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("user_id", ID, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", TIME, nullable=False),
+    sa.Column("last_used_at", TIME, nullable=True),
+)

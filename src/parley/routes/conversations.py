@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from ..deps import Owner, RunsDep, StoreDep
+from ..export import to_markdown
 from ..schemas import Conversation, ConversationCreate, ConversationUpdate, Page
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
@@ -63,6 +65,41 @@ async def delete_conversation(
     if not await store.delete_conversation(owner, conversation_id):
         raise HTTPException(404, NOT_FOUND)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/{conversation_id}/export",
+    responses={200: {"content": {"application/json": {}, "text/markdown": {}}}},
+)
+async def export_conversation(
+    conversation_id: str,
+    owner: Owner,
+    store: StoreDep,
+    format: Literal["json", "markdown"] = "json",
+) -> Response:
+    exported = await store.export(owner, conversation_id)
+    if exported is None:
+        raise HTTPException(404, NOT_FOUND)
+    conversation, items = exported
+    stem = f"parley-{conversation.id}"
+    if format == "markdown":
+        return Response(
+            to_markdown(conversation, [m for m, _ in items]),
+            media_type="text/markdown; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{stem}.md"'},
+        )
+    document = {
+        "conversation": conversation.model_dump(mode="json"),
+        "messages": [
+            m.model_dump(mode="json") | {"model_messages": model_messages}
+            for m, model_messages in items
+        ],
+    }
+    return Response(
+        json.dumps(document, ensure_ascii=False, indent=2),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{stem}.json"'},
+    )
 
 
 def _with_run(conversation: Conversation, runs: RunsDep) -> Conversation:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from .. import __version__
+from ..auth import authenticate
 from ..deps import Owner, SettingsDep
 from ..render import highlight_css
 from ..schemas import Info
@@ -20,8 +22,16 @@ info = APIRouter(tags=["info"])
 
 @pages.get("/")
 @pages.get("/c/{conversation_id}")
-async def index() -> FileResponse:
+async def index(request: Request, settings: SettingsDep) -> Response:
+    if settings.auth == "accounts" and await authenticate(request) is None:
+        target = quote(request.url.path, safe="/")
+        return RedirectResponse(f"/login?next={target}", status_code=303)
     return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+@pages.get("/login")
+async def login_page() -> FileResponse:
+    return FileResponse(STATIC / "login.html", headers={"Cache-Control": "no-cache"})
 
 
 @pages.get("/static/highlight.css")

@@ -1,5 +1,6 @@
-// The HTTP API of docs/protocol.md: JSON requests, and the two event streams (send a
-// message, reattach to a run) read with fetch() + ReadableStream.
+// The HTTP API of docs/protocol.md: JSON requests, the two event streams (send a
+// message, reattach to a run) read with fetch() + ReadableStream, and accounts (log in,
+// log out, API tokens). Any 401 sends the page to /login.
 
 import { SseParser } from './sse.js';
 
@@ -76,6 +77,24 @@ import { SseParser } from './sse.js';
  * } RunEvent
  */
 
+/** @typedef {{id: string, name: string}} User */
+
+/**
+ * @typedef {object} Me
+ * @property {'local' | 'accounts'} mode
+ * @property {User | null} user  null in accounts mode when not logged in
+ */
+
+/**
+ * @typedef {object} Token
+ * @property {string} id
+ * @property {string} name
+ * @property {string} created_at
+ * @property {string | null} last_used_at
+ */
+
+/** @typedef {Token & {token: string}} NewToken  the secret is in this answer only */
+
 const EVENT_TYPES = new Set([
   'user', 'start', 'text', 'block', 'thinking', 'tool_call', 'tool_result', 'error', 'done',
 ]);
@@ -85,21 +104,50 @@ export class ApiError extends Error {
   /**
    * @param {number} status
    * @param {string} detail
+   * @param {number | null} [retryAfter]  seconds to wait, from a 429's Retry-After
    */
-  constructor(status, detail) {
+  constructor(status, detail, retryAfter = null) {
     super(detail);
     this.name = 'ApiError';
     this.status = status;
+    this.retryAfter = retryAfter;
   }
 }
+
+/** @type {Me['mode'] | null} what /api/auth/me said, once it has answered */
+let _mode = null;
+let _leaving = false;
+
+/**
+ * Go to the login page, to come back here afterwards. Only the first call navigates:
+ * several requests can fail with 401 at once (the list, the conversation, /api/info).
+ */
+export function goToLogin() {
+  if (_leaving) return;
+  _leaving = true;
+  const next = location.pathname + location.search;
+  location.assign(`/login?${new URLSearchParams({ next })}`);
+}
+
+/**
+ * @typedef {object} RequestOptions
+ * @property {unknown} [body]
+ * @property {string} [accept]
+ * @property {Record<string, string>} [headers]
+ * @property {AbortSignal} [signal]
+ * @property {boolean} [loginOn401]  go to the login page on 401 (default true)
+ */
 
 /**
  * Send a request; resolve with the response if it is 2xx, else throw an ApiError.
  * Request bodies are always JSON: the server accepts nothing else on POST/PATCH, which
  * keeps plain cross-site form posts from reaching it.
+ * A 401 means the session is missing or has expired (accounts mode: local mode has no
+ * 401), so the page goes to the login page. The error is still thrown, so no caller
+ * mistakes the failed request for a success while the browser navigates.
  * @param {string} method
  * @param {string} path
- * @param {{body?: unknown, accept?: string, headers?: Record<string, string>, signal?: AbortSignal}} [options]
+ * @param {RequestOptions} [options]
  * @returns {Promise<Response>}
  */
 async function _request(method, path, options = {}) {
@@ -112,8 +160,26 @@ async function _request(method, path, options = {}) {
     init.body = JSON.stringify(options.body);
   }
   const response = await fetch(path, init);
-  if (!response.ok) throw new ApiError(response.status, await _detail(response));
+  if (!response.ok) {
+    // Not when the server said it runs in local mode: a 401 then comes from something
+    // in front of Parley, and Parley's login page would not help.
+    if (response.status === 401 && options.loginOn401 !== false && _mode !== 'local') goToLogin();
+    throw new ApiError(response.status, await _detail(response), _retryAfter(response));
+  }
   return response;
+}
+
+/**
+ * The seconds a 429 asks the client to wait (Retry-After is seconds or an HTTP date).
+ * @param {Response} response
+ * @returns {number | null}
+ */
+function _retryAfter(response) {
+  const value = response.headers.get('Retry-After')?.trim();
+  if (!value) return null;
+  if (/^\d+$/.test(value)) return Number(value);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(0, Math.ceil((date - Date.now()) / 1000));
 }
 
 /**
@@ -213,6 +279,64 @@ export function listMessages(id, before) {
  */
 export async function stopRun(runId) {
   await _request('POST', `/api/runs/${encodeURIComponent(runId)}/stop`, { body: {} });
+}
+
+/**
+ * Who is using the page, and whether Parley has accounts at all. Never answers 401.
+ * @returns {Promise<Me>}
+ */
+export async function getMe() {
+  /** @type {Me} */
+  const me = await _json('GET', '/api/auth/me');
+  _mode = me.mode;
+  return me;
+}
+
+/**
+ * Log in, which sets the session cookie. A 401 here is an answer (wrong name or
+ * password) for the login form to show, not a reason to go to the login page.
+ * @param {string} name
+ * @param {string} password
+ * @returns {Promise<User>}  throws an ApiError on 401, on 429 (with `retryAfter`), …
+ */
+export async function login(name, password) {
+  const response = await _request('POST', '/api/auth/login', {
+    body: { name, password },
+    loginOn401: false,
+  });
+  /** @type {{user: User}} */
+  const body = await response.json();
+  return body.user;
+}
+
+/**
+ * Log out: the server deletes the session and clears the cookie. A 401 means there was
+ * no session any more, which is what logging out wants anyway.
+ * @returns {Promise<void>}
+ */
+export async function logout() {
+  try {
+    await _request('POST', '/api/auth/logout', { body: {}, loginOn401: false });
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 401)) throw error;
+  }
+}
+
+/** @returns {Promise<{items: Token[]}>} the user's API tokens */
+export const listTokens = () => _json('GET', '/api/tokens');
+
+/**
+ * @param {string} name
+ * @returns {Promise<NewToken>}
+ */
+export const createToken = (name) => _json('POST', '/api/tokens', { name });
+
+/**
+ * @param {string} id
+ * @returns {Promise<void>}
+ */
+export async function revokeToken(id) {
+  await _request('DELETE', `/api/tokens/${encodeURIComponent(id)}`);
 }
 
 /**

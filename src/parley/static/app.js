@@ -1,12 +1,15 @@
 // Start-up and wiring: finds the page's elements, connects the sidebar, the chat and the
-// composer, keeps the URL (/c/<id>) in step with the open conversation, and owns the
-// keyboard shortcuts and the narrow-screen sidebar toggle.
+// composer, keeps the URL (/c/<id>) in step with the open conversation, shows the account
+// controls in accounts mode, and owns the keyboard shortcuts and the narrow-screen
+// sidebar toggle.
 
+import { Account } from './account.js';
 import * as api from './api.js';
 import { Chat } from './chat.js';
 import { Composer } from './composer.js';
 import { byId } from './dom.js';
 import { Sidebar } from './sidebar.js';
+import { TokensDialog } from './tokens.js';
 
 const app = byId('app', HTMLElement);
 const newChat = byId('new-chat', HTMLButtonElement);
@@ -76,6 +79,33 @@ const sidebar = new Sidebar(
   },
 );
 
+const account = new Account(
+  {
+    root: byId('account', HTMLElement),
+    name: byId('account-name', HTMLElement),
+    tokens: byId('tokens-open', HTMLButtonElement),
+    logout: byId('logout', HTMLButtonElement),
+    error: byId('account-error', HTMLElement),
+  },
+  new TokensDialog({
+    dialog: byId('tokens-dialog', HTMLDialogElement),
+    close: byId('tokens-close', HTMLButtonElement),
+    error: byId('tokens-error', HTMLElement),
+    status: byId('tokens-status', HTMLElement),
+    table: byId('tokens-table', HTMLTableElement),
+    list: byId('tokens-list', HTMLTableSectionElement),
+    empty: byId('tokens-empty', HTMLElement),
+    form: byId('token-form', HTMLFormElement),
+    name: byId('token-name', HTMLInputElement),
+    create: byId('token-create', HTMLButtonElement),
+    created: byId('token-created', HTMLElement),
+    createdTitle: byId('token-created-title', HTMLElement),
+    secret: byId('token-secret', HTMLInputElement),
+    copy: byId('token-copy', HTMLButtonElement),
+    copyStatus: byId('token-copy-status', HTMLElement),
+  }),
+);
+
 /**
  * @param {string | null} id
  * @returns {string}
@@ -134,6 +164,9 @@ window.addEventListener('popstate', () => _show(_idFromLocation(), false));
 
 document.addEventListener('keydown', (event) => {
   if (event.key !== 'Escape' || event.defaultPrevented) return;
+  // With a modal dialog open, Esc belongs to the dialog (it closes it): it must not also
+  // close the sidebar or stop the reply behind it.
+  if (document.querySelector('dialog[open]')) return;
   if (_sidebarShown()) {
     _setSidebarOpen(false);
     toggle.focus();
@@ -155,6 +188,17 @@ api.getInfo().then(
     chat.maxChars = info.max_prompt_chars;
   },
   (error) => console.warn('parley: could not load /api/info', error),
+);
+
+// In accounts mode without a session the other requests answer 401 and go to the login
+// page anyway; asking first would only slow down local mode, which has no login.
+api.getMe().then(
+  (me) => {
+    if (me.mode !== 'accounts') return;
+    if (me.user) account.show(me.user);
+    else api.goToLogin();
+  },
+  (error) => console.warn('parley: could not load /api/auth/me', error),
 );
 
 void sidebar.refresh();

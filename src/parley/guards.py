@@ -1,0 +1,83 @@
+"""Request checks that come before any route: Host (DNS rebinding) and cross-site writes (CSRF)."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .settings import Settings
+
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _host_name(host: str) -> str:
+    host = host.strip().lower()
+    if host.startswith("["):  # [::1]:8000
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+class RequestGuard:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.allowed_hosts = _LOCAL_HOSTS | {h.lower() for h in settings.allowed_hosts}
+        # Local mode serves loopback only: a page on another site that rebinds its own name to
+        # 127.0.0.1 still sends that name as Host, so refusing unknown Host names stops it.
+        # In accounts mode the public names go in PARLEY_ALLOWED_HOSTS; unset, any is accepted.
+        self.check_host = settings.auth == "local" or bool(settings.allowed_hosts)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        host = headers.get("host", "")
+        if self.check_host and _host_name(host) not in self.allowed_hosts:
+            await refuse(send, 421, "This server does not answer to that host name.")
+            return
+        if scope["method"] in _UNSAFE:
+            problem = _cross_site_problem(headers, scope.get("scheme", "http"), host)
+            if problem is not None:
+                await refuse(send, *problem)
+                return
+        await self.app(scope, receive, send)
+
+
+def _cross_site_problem(headers: Headers, scheme: str, host: str) -> tuple[int, str] | None:
+    # Browsers send Origin (and Sec-Fetch-Site) on cross-site writes; a page on another site
+    # must not change anything here with the user's cookie.
+    if headers.get("sec-fetch-site") == "cross-site":
+        return 403, "Cross-site requests are refused."
+    origin = headers.get("origin")
+    if origin is not None:
+        parts = urlsplit(origin)
+        if origin == "null" or parts.netloc.lower() != host.lower() or parts.scheme != scheme:
+            return 403, "Requests from another origin are refused."
+    # JSON only: HTML forms can POST text/plain, urlencoded or multipart bodies across sites
+    # without a CORS preflight ("simple requests"); they cannot send application/json.
+    has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+    content_type = headers.get("content-type")
+    if (has_body or content_type) and (
+        content_type is None or content_type.split(";")[0].strip().lower() != "application/json"
+    ):
+        return 415, "Send the request body as application/json."
+    return None
+
+
+async def refuse(send: Send, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,106 @@
+"""/api/auth: log in, log out, and who am I. The only /api routes open without a user."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Request, Response, status
+from pydantic import BaseModel, StringConstraints
+
+from ..auth import SESSION_COOKIE, authenticate
+from ..deps import AccountsDep, SettingsDep
+from ..ratelimit import SlidingWindow
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+_WINDOW = 15 * 60.0
+
+
+class Login(BaseModel):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+
+
+class UserOut(BaseModel):
+    id: str
+    name: str
+
+
+class Me(BaseModel):
+    mode: Literal["local", "accounts"]
+    user: UserOut | None
+
+
+class LoggedIn(BaseModel):
+    user: UserOut
+
+
+def _limits(request: Request) -> tuple[SlidingWindow, SlidingWindow]:
+    state = request.app.state
+    if not hasattr(state, "login_limits"):
+        settings = state.settings
+        state.login_limits = (
+            SlidingWindow(settings.login_attempts, _WINDOW),
+            SlidingWindow(settings.login_attempts_per_address, _WINDOW),
+        )
+    limits: tuple[SlidingWindow, SlidingWindow] = state.login_limits
+    return limits
+
+
+@router.get("/me")
+async def me(request: Request, settings: SettingsDep) -> Me:
+    if settings.auth == "local":
+        return Me(mode="local", user=None)
+    user = await authenticate(request)
+    return Me(mode="accounts", user=UserOut(id=user.id, name=user.name) if user else None)
+
+
+@router.post(
+    "/login",
+    responses={401: {"description": "Wrong name or password."}, 429: {"description": "Too many"}},
+)
+async def login(
+    body: Login, request: Request, response: Response, settings: SettingsDep, accounts: AccountsDep
+) -> LoggedIn:
+    if settings.auth != "accounts":
+        raise HTTPException(400, "Parley runs in local mode: there is nothing to log in to.")
+    per_account, per_address = _limits(request)
+    address = request.client.host if request.client else "unknown"
+    wait = per_account.retry_after(body.name) or per_address.retry_after(address)
+    if wait is not None:
+        seconds = max(1, int(wait + 0.999))
+        raise HTTPException(
+            429,
+            f"Too many failed logins. Try again in {seconds} seconds.",
+            headers={"Retry-After": str(seconds)},
+        )
+    user = await accounts.check_password(body.name, body.password)
+    if user is None:
+        per_account.record(body.name)
+        per_address.record(address)
+        raise HTTPException(401, "Wrong name or password.")
+    per_account.reset(body.name)
+    # Session fixation: whatever session id the browser came with is ended, and the login
+    # always issues a new one.
+    if old := request.cookies.get(SESSION_COOKIE):
+        await accounts.end_session(old)
+    session_id = await accounts.start_session(user, settings.session_days)
+    response.set_cookie(
+        SESSION_COOKIE,
+        session_id,
+        max_age=settings.session_days * 86400,
+        httponly=True,  # no script can read it, XSS or not
+        samesite="strict",  # never sent on requests that another site starts
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return LoggedIn(user=UserOut(id=user.id, name=user.name))
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(request: Request, accounts: AccountsDep) -> Response:
+    if session_id := request.cookies.get(SESSION_COOKIE):
+        await accounts.end_session(session_id)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    return response
