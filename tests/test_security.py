@@ -212,9 +212,8 @@ def test_logout_ends_the_session_on_the_server(world: World) -> None:
     client = world.client
     session = _login(client).cookies[SESSION_COOKIE]
     assert _as(client, session) == 200
-    out = client.post(
-        "/api/auth/logout", json={}, headers={"Cookie": f"{SESSION_COOKIE}={session}"}
-    )
+    cookie = {"Cookie": f"{SESSION_COOKIE}={session}"}
+    out = client.post("/api/auth/logout", json={}, headers=cookie)
     assert out.status_code == 204
     assert SESSION_COOKIE in out.headers["set-cookie"]  # cleared in the browser too
     client.cookies.clear()
