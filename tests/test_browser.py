@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -254,3 +255,66 @@ def test_an_error_shows_inline_with_retry_and_the_page_recovers(
         expect(retried).to_have_attribute("data-status", "complete")
         expect(retried).to_contain_text("Half a full answer.")
         expect(box).to_be_enabled()
+
+
+def test_accounts_mode_login_chat_tokens_and_logout(page_factory: object, tmp_path: Path) -> None:
+    import httpx
+    from playwright.sync_api import Browser, expect
+
+    from parley.accounts import Accounts
+    from parley.db.engine import create_engine
+    from parley.db.migrate import upgrade
+
+    assert isinstance(page_factory, Browser)
+    database = tmp_path / "accounts.db"
+
+    async def add_user() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{database}")
+        await upgrade(engine)
+        await Accounts(engine).add_user("alice", "a long password")
+        await engine.dispose()
+
+    # Playwright's sync API keeps an event loop on this thread: set up in another one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, add_user()).result()
+    with serve(_agent("Hello **{prompt}**", []), database, auth="accounts") as base:
+        page = page_factory.new_page()
+        page.goto(base)
+        expect(page).to_have_url(re.compile(r"/login\?next=/$"))
+        page.get_by_label("Name").fill("alice")
+        page.get_by_label("Password").fill("wrong password")
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("alert")).to_contain_text("Wrong name or password")
+        page.get_by_label("Password").fill("a long password")
+        page.get_by_role("button", name="Log in").click()
+        expect(page).to_have_url(base + "/")
+
+        box = page.get_by_role("textbox", name="Message")
+        box.fill("there")
+        box.press("Enter")
+        reply = page.locator('[data-role="assistant"]').last
+        expect(reply.locator("strong")).to_have_text("there")
+        expect(page.get_by_test_id("account-name")).to_have_text("alice")
+        cookies = page.context.cookies()
+        session = next(c for c in cookies if c["name"] == "parley_session")
+        assert session["httpOnly"] and session["sameSite"] == "Strict"
+
+        page.get_by_role("button", name="API tokens").click()
+        dialog = page.get_by_role("dialog", name="API tokens")
+        dialog.get_by_label("Token name").fill("script")
+        dialog.get_by_role("button", name="Create token").click()
+        secret = dialog.get_by_role("textbox", name="New token").input_value()
+        assert secret.startswith("pk_")
+        with httpx.Client(base_url=base, trust_env=False) as api:
+            bearer = {"Authorization": f"Bearer {secret}"}
+            assert api.get("/api/conversations", headers=bearer).status_code == 200
+            dialog.get_by_role("button", name="Revoke script").click()
+            expect(dialog.get_by_role("button", name="Revoke script")).to_have_count(0)
+            assert api.get("/api/conversations", headers=bearer).status_code == 401
+        page.keyboard.press("Escape")
+        expect(dialog).to_be_hidden()
+
+        page.get_by_role("button", name="Log out").click()
+        expect(page).to_have_url(re.compile(r"/login"))
+        page.goto(base)
+        expect(page).to_have_url(re.compile(r"/login\?next=/$"))

@@ -388,3 +388,24 @@ def test_users_and_tokens_from_the_command_line(tmp_path: Path) -> None:
     )
     assert parley("users", "remove", "frank").returncode == 0
     assert parley("users", "list").stdout == ""
+
+
+def test_a_trusted_proxy_sets_scheme_and_client_and_no_one_else_does(
+    make_client: Callable[..., TestClient],
+) -> None:
+    proxied = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    behind = make_client(Echo().agent(), auth="accounts", trusted_proxies=["testclient"])
+    accounts: Accounts = behind.app.state.accounts  # type: ignore[attr-defined]
+    behind.portal.call(accounts.add_user, "hank", PASSWORD)  # type: ignore[union-attr]
+    login = behind.post(
+        "/api/auth/login", json={"name": "hank", "password": PASSWORD}, headers=proxied
+    )
+    assert "secure" in login.headers["set-cookie"].lower()
+
+    direct = make_client(Echo().agent(), auth="accounts")
+    accounts = direct.app.state.accounts  # type: ignore[attr-defined]
+    direct.portal.call(accounts.add_user, "ivy", PASSWORD)  # type: ignore[union-attr]
+    login = direct.post(
+        "/api/auth/login", json={"name": "ivy", "password": PASSWORD}, headers=proxied
+    )
+    assert "secure" not in login.headers["set-cookie"].lower()

@@ -14,11 +14,13 @@ rest), so that a hole there is not hidden by the CSP blocking what leaked throug
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -70,6 +72,10 @@ _AUDIT = """
   const attributes = [];
   for (const [selector, tags] of Object.entries(regions)) {
     const root = document.querySelector(selector);
+    if (!root) {
+      unexpected.push(`${selector} is missing`);
+      continue;
+    }
     for (const el of root.querySelectorAll('*')) {
       if (!tags.has(el.localName)) unexpected.push(`${selector}: ${show(el)}`);
       if (el.localName === 'svg' && !el.classList.contains('icon')) {
@@ -119,8 +125,6 @@ new MutationObserver((records) => {
 }).observe(document, {childList: true, subtree: true});
 """
 
-_CLEAN = {"handlers": [], "loaders": [], "links": [], "unexpected": [], "attributes": []}
-
 
 @dataclass
 class _Watch:
@@ -130,7 +134,7 @@ class _Watch:
     dialogs: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     outside: list[str] = field(default_factory=list)  # requests off the test server, aborted
-    navigations: list[str] = field(default_factory=list)
+    navigations: list[str] = field(default_factory=list)  # of the page itself
 
 
 @pytest.fixture
@@ -145,34 +149,57 @@ def chromium() -> Iterator[Browser]:
 
 
 def _open(browser: Browser, base: str) -> tuple[Page, _Watch]:
+    from playwright.sync_api import Dialog, Error, Frame, Route
+
     watch = _Watch(base)
     context = browser.new_context(bypass_csp=True)
+
+    def refuse(route: Route) -> None:
+        watch.outside.append(route.request.url)
+        route.abort()
+
     # Nothing may leave the test server; a request elsewhere is recorded, then refused.
-    context.route(
-        lambda url: not url.startswith(base + "/"),
-        lambda route: (watch.outside.append(route.request.url), route.abort()),
-    )
+    context.route(lambda url: not url.startswith(base + "/"), refuse)
     page = context.new_page()
     page.set_default_timeout(10_000)
-    page.on("dialog", lambda d: (watch.dialogs.append(d.message), d.dismiss()))
+
+    def dialog(d: Dialog) -> None:
+        watch.dialogs.append(d.message)
+        with contextlib.suppress(Error):  # the page may be navigating away meanwhile
+            d.dismiss()
+
+    def navigated(frame: Frame) -> None:
+        if frame == page.main_frame:
+            watch.navigations.append(frame.url)
+
+    page.on("dialog", dialog)
     page.on("pageerror", lambda e: watch.errors.append(str(e)))
-    page.on(
-        "framenavigated",
-        lambda f: watch.navigations.append(f.url) if f == page.main_frame else None,
-    )
+    page.on("framenavigated", navigated)
     return page, watch
 
 
-def _assert_clean(page: Page, watch: _Watch) -> None:
+def _findings(page: Page, watch: _Watch) -> dict[str, list[str]]:
+    """Everything that shows a payload ran, loaded, navigated or became markup; [] if none."""
     # Error events of broken images, toggle events and autofocus all fire asynchronously.
     page.wait_for_timeout(400)
-    assert watch.dialogs == []
-    assert page.evaluate("() => window.__xss_hits ?? null") is None
-    assert watch.errors == []
-    assert watch.outside == []
-    assert page.url.startswith(watch.base + "/"), page.url
-    assert all(url.startswith(watch.base + "/") for url in watch.navigations), watch.navigations
-    assert page.evaluate(_AUDIT, [_LOG_TAGS, _SIDEBAR_TAGS, _HEADER_TAGS]) == _CLEAN
+    origin = watch.base + "/"
+    found: dict[str, list[str]] = {
+        "dialogs": list(watch.dialogs),
+        "hits": [str(n) for n in page.evaluate("() => window.__xss_hits ?? []")],
+        "page_errors": list(watch.errors),
+        "requests_elsewhere": list(watch.outside),
+        "navigations_elsewhere": [
+            u for u in [*watch.navigations, page.url] if not u.startswith(origin)
+        ],
+    }
+    if page.url.startswith(origin):
+        found.update(page.evaluate(_AUDIT, [_LOG_TAGS, _SIDEBAR_TAGS, _HEADER_TAGS]))
+    return found
+
+
+def _assert_clean(page: Page, watch: _Watch) -> None:
+    found = _findings(page, watch)
+    assert {kind: items for kind, items in found.items() if items} == {}
 
 
 def _open_details(page: Page) -> None:
@@ -259,9 +286,7 @@ def test_payloads_in_user_and_model_text_stay_text(chromium: Browser, tmp_path: 
         )
 
 
-def test_payload_titles_stay_text_in_sidebar_and_header(
-    chromium: Browser, tmp_path: Path
-) -> None:
+def test_payload_titles_stay_text_in_sidebar_and_header(chromium: Browser, tmp_path: Path) -> None:
     titles = [payload.strip() for payload in ALL]
     assert all(0 < len(t) <= 200 for t in titles)  # what a title may be
     with serve(_echo_agent(), tmp_path / "titles.db") as base:
@@ -380,26 +405,51 @@ def test_payloads_in_an_error_detail_stay_text(chromium: Browser, tmp_path: Path
         page.get_by_role("textbox", name="Message").press("Enter")
         failed = page.locator('[data-role="assistant"]').last
         expect(failed).to_have_attribute("data-status", "error")
-        assert _texts(page, '[data-role="assistant"] [role="alert"]') == [
-            f"RuntimeError: {corpus}"
-        ]
+        assert _texts(page, '[data-role="assistant"] [role="alert"]') == [f"RuntimeError: {corpus}"]
         _assert_clean(page, watch)
 
         page.reload()
         expect(page.locator('[data-role="assistant"]').last).to_have_attribute(
             "data-status", "error"
         )
-        assert _texts(page, '[data-role="assistant"] [role="alert"]') == [
-            f"RuntimeError: {corpus}"
-        ]
+        assert _texts(page, '[data-role="assistant"] [role="alert"]') == [f"RuntimeError: {corpus}"]
         _assert_clean(page, watch)
+
+
+def test_the_checks_catch_markup_that_reaches_the_page(chromium: Browser, tmp_path: Path) -> None:
+    """The control for the tests above: with the payloads put into the log as HTML, unsanitized,
+    the same checks fire. (innerHTML never runs <script>, but handlers, frames and loads do.)"""
+    navigating = [p for p in ALL if "http-equiv" in p]
+    with serve(_echo_agent(), tmp_path / "control.db") as base:
+        page, watch = _open(chromium, base)
+        page.goto(base)
+        page.locator("#log").evaluate(
+            "(log, html) => html.forEach((h) => log.insertAdjacentHTML('beforeend', h))",
+            [p for p in ALL if p not in navigating],
+        )
+        found = _findings(page, watch)
+        assert len(found["hits"]) >= 20
+        assert found.pop("page_errors") == []
+        assert found.pop("navigations_elsewhere") == []
+        assert all(found.values()), found
+
+        page.locator("#log").evaluate(
+            "(log, h) => log.insertAdjacentHTML('beforeend', h)", navigating[0]
+        )
+        page.wait_for_url(lambda url: not url.startswith(base + "/"))
+        assert _findings(page, watch)["navigations_elsewhere"]
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
 
 
 def test_the_corpus_covers_every_kind() -> None:
     assert len(ALL) >= 60
     assert len(set(ALL)) == len(ALL)
     assert all(len(payloads) >= 5 for payloads in BY_KIND.values())
-    # Every payload that can run script names its own number, so a hit says which one ran.
+    # Every payload that can run script names its own number, so a hit says which one ran;
+    # the others navigate or load from a host a test can see.
     for n, payload in enumerate(ALL, start=1):
-        calls: Any = [f".push({n})", f"alert({n})", "base64,"]
+        calls = [f".push({n})", f"alert({n})", f"base64,{_b64(f'<script>alert({n})</script>')}"]
         assert any(call in payload for call in calls) or "xss.invalid" in payload, payload

@@ -16,6 +16,7 @@ are joined with blank lines.
 from __future__ import annotations
 
 import base64
+import itertools
 import re
 
 __all__ = ["ALL", "BY_KIND", "HOOK", "batches"]
@@ -122,7 +123,7 @@ _KINDS: dict[str, list[str]] = {
         "```js\n</code></pre><script>HIT</script>\n```",
         '```"><img src=x onerror=HIT>\ncode\n```',
         "```python onerror=HIT\nx = 1\n```",
-        "~~~\n<iframe srcdoc=\"<script>HIT</script>\"></iframe>\n~~~",
+        '~~~\n<iframe srcdoc="<script>HIT</script>"></iframe>\n~~~',
         "    <svg onload=HIT>",
         "`<img src=x onerror=HIT>`",
         "`` <script>HIT</script> ``",
@@ -193,25 +194,23 @@ _KINDS: dict[str, list[str]] = {
 }
 
 
-def _number(kinds: dict[str, list[str]]) -> dict[str, list[str]]:
-    """Replace each payload's HIT/ALERT/B64ALERT markers with the hook call carrying its number."""
-    numbered: dict[str, list[str]] = {}
-    n = 0
-    for kind, templates in kinds.items():
-        numbered[kind] = []
-        for template in templates:
-            n += 1
-            calls = {
-                "HIT": HOOK.format(n=n),
-                "ALERT": f"alert({n})",
-                "B64ALERT": base64.b64encode(f"<script>alert({n})</script>".encode()).decode(),
-            }
-            numbered[kind].append(re.sub(r"B64ALERT|ALERT|HIT", lambda m: calls[m[0]], template))
-    return numbered
+def _fill(template: str, n: int) -> str:
+    """Replace a payload's HIT/ALERT/B64ALERT markers with hook calls carrying its number."""
+    calls = {
+        "HIT": HOOK.format(n=n),
+        "ALERT": f"alert({n})",
+        "B64ALERT": base64.b64encode(f"<script>alert({n})</script>".encode()).decode(),
+    }
+    return re.sub(r"B64ALERT|ALERT|HIT", lambda m: calls[m[0]], template)
 
+
+_numbers = itertools.count(1)
 
 #: The payloads by kind, each calling the hook with its own number (1-based, in order).
-BY_KIND: dict[str, list[str]] = _number(_KINDS)
+BY_KIND: dict[str, list[str]] = {
+    kind: [_fill(template, next(_numbers)) for template in templates]
+    for kind, templates in _KINDS.items()
+}
 #: Every payload, in order: payload N is ALL[N - 1].
 ALL: list[str] = [payload for payloads in BY_KIND.values() for payload in payloads]
 

@@ -28,8 +28,9 @@ async def _authenticate(request: Request) -> User | None:
     settings: Settings = request.app.state.settings
     accounts: Accounts = request.app.state.accounts
     header = settings.trusted_user_header
-    client = request.client.host if request.client else None
-    if header and client in settings.trusted_proxies:
+    # The connection's own peer (see guards.RequestGuard), not an address a proxy forwarded.
+    peer = request.scope.get("parley.peer")
+    if header and peer in settings.trusted_proxies:
         name = request.headers.get(header, "").strip()
         if name:
             # The proxy has authenticated this person: known names log in, new ones are added.

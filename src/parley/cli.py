@@ -87,6 +87,8 @@ def _serve(settings: Settings) -> int:
         port=settings.port,
         log_level="info",
         timeout_graceful_shutdown=3,
+        # Forwarded headers are read by Parley itself, only from PARLEY_TRUSTED_PROXIES.
+        proxy_headers=False,
     )
     return 0
 

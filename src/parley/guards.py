@@ -29,12 +29,14 @@ class RequestGuard:
         # 127.0.0.1 still sends that name as Host, so refusing unknown Host names stops it.
         # In accounts mode the public names go in PARLEY_ALLOWED_HOSTS; unset, any is accepted.
         self.check_host = settings.auth == "local" or bool(settings.allowed_hosts)
+        self.trusted_proxies = frozenset(settings.trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        self._behind_proxy(scope, headers)
         host = headers.get("host", "")
         if self.check_host and _host_name(host) not in self.allowed_hosts:
             await refuse(send, 421, "This server does not answer to that host name.")
@@ -45,6 +47,23 @@ class RequestGuard:
                 await refuse(send, *problem)
                 return
         await self.app(scope, receive, send)
+
+    def _behind_proxy(self, scope: Scope, headers: Headers) -> None:
+        """Take the client address and scheme from a trusted reverse proxy's headers.
+
+        Only from the configured proxy addresses: anyone else could claim any address. The
+        connection's own peer is kept as `parley.peer`, which the trusted user header needs.
+        """
+        peer = scope.get("client")
+        scope["parley.peer"] = peer[0] if peer else None
+        if not peer or peer[0] not in self.trusted_proxies:
+            return
+        proto = headers.get("x-forwarded-proto", "").split(",")[-1].strip().lower()
+        if proto in ("http", "https"):
+            scope["scheme"] = proto
+        forwarded_for = headers.get("x-forwarded-for", "").split(",")[-1].strip()
+        if forwarded_for:
+            scope["client"] = (forwarded_for, 0)
 
 
 def _cross_site_problem(headers: Headers, scheme: str, host: str) -> tuple[int, str] | None:
