@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
@@ -22,7 +24,7 @@ from .limits import BodySizeLimit
 from .routes import auth, conversations, messages, pages, runs, tokens
 from .runs import Runs
 from .settings import Settings
-from .store import Store
+from .store import Store, now
 
 
 def create_app(settings: Settings, agent: AbstractAgent[Any, Any] | None = None) -> FastAPI:
@@ -36,14 +38,21 @@ def create_app(settings: Settings, agent: AbstractAgent[Any, Any] | None = None)
         await upgrade(engine)
         store = Store(engine)
         app.state.accounts = Accounts(engine)
-        # Nothing can be generating at start: replies left so by a dead process are marked.
-        await store.mark_interrupted()
         app.state.store = store
-        app.state.runs = Runs(store, chosen, label, settings)
+        app.state.runs = runs_ = Runs(store, chosen, label, settings)
+        if engine.dialect.name == "sqlite":
+            # One process per SQLite file: whatever is still running was left by a dead one.
+            await runs_.run_store.interrupt()
+        else:
+            # Other processes may be generating: only runs that stopped beating are dead.
+            stale = now() - timedelta(seconds=settings.run_stale_after)
+            await runs_.run_store.interrupt(stale_before=stale)
+        reaper = asyncio.create_task(runs_.reap(), name="parley-reaper")
         try:
             yield
         finally:
-            await app.state.runs.shutdown()
+            reaper.cancel()
+            await runs_.shutdown()
             await engine.dispose()
 
     app = FastAPI(title="Parley", version=__version__, lifespan=lifespan)

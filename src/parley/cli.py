@@ -54,7 +54,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     revoke.add_argument("user")
     revoke.add_argument("token_id")
 
+    db = commands.add_parser("db", help="database tools")
+    db_commands = db.add_subparsers(dest="action", required=True)
+    copy = db_commands.add_parser(
+        "copy", help="copy everything from one database into another, empty one"
+    )
+    copy.add_argument("source", help="SQLAlchemy async URL to copy from")
+    copy.add_argument("target", help="SQLAlchemy async URL to copy into (must be empty)")
+
     args = parser.parse_args(argv)
+    if args.command == "db":
+        return _copy(args.source, args.target)
     settings = Settings(
         **{k: v for k, v in vars(args).items() if k in Settings.model_fields and v is not None}
     )
@@ -106,6 +116,20 @@ def _migrate(settings: Settings) -> int:
 
     asyncio.run(run())
     print(f"parley: database at head ({_redacted(settings.database_url)})", file=sys.stderr)
+    return 0
+
+
+def _copy(source: str, target: str) -> int:
+    from .copy import TargetNotEmpty, copy_database
+
+    try:
+        counts = asyncio.run(copy_database(source, target))
+    except TargetNotEmpty as exc:
+        print(f"parley: the target database is not empty (table {exc})", file=sys.stderr)
+        return 1
+    for table, count in counts.items():
+        print(f"{table:14} {count:>8} rows")
+    print(f"parley: copied {_redacted(source)} into {_redacted(target)}", file=sys.stderr)
     return 0
 
 

@@ -88,6 +88,13 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds between saves of a reply being generated (what a crash can lose).",
     )
+    run_stale_after: float = Field(
+        default=10.0,
+        gt=0,
+        description=(
+            "Seconds without a heartbeat after which other processes mark a reply interrupted."
+        ),
+    )
     max_output_tokens: int | None = Field(
         default=None, gt=0, description="Token limit per reply (Pydantic AI UsageLimits)."
     )

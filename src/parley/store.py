@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from pydantic_ai.messages import ModelMessage, ModelMessagesTypeAdapter
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from .db.tables import conversations, messages
+from .db.tables import conversations, messages, runs
 from .ids import new_id
 from .schemas import Conversation, Message, Part, Status, TextPart, Usage
 
@@ -207,15 +207,18 @@ class Store:
         user_request: Sequence[ModelMessage],
         run_id: str,
         model: str,
+        process_id: str = "",
     ) -> Turn | None:
-        """Save the user's message and an empty assistant message, in one transaction.
+        """Save the user's message, an empty assistant message and the run, in one transaction.
 
         Also returns the model history of the branch the prompt continues, read in the same
         transaction so it matches the rows just written.
         """
         stamp = now()
         async with self.engine.begin() as conn:
-            conv = await _conversation_row(conn, owner, conversation_id)
+            # Row lock (PostgreSQL): two processes starting a reply in one conversation at once
+            # take turns here, and the second sees the first's `generating` message.
+            conv = await _conversation_row(conn, owner, conversation_id, for_update=True)
             if conv is None:
                 return None
             tree = await _tree(conn, conversation_id)
@@ -255,6 +258,19 @@ class Store:
                 "model": model,
             }
             await conn.execute(messages.insert(), [user, assistant])
+            await conn.execute(
+                runs.insert().values(
+                    id=run_id,
+                    conversation_id=conversation_id,
+                    owner_id=owner,
+                    message_id=assistant["id"],
+                    process_id=process_id,
+                    status="running",
+                    stop_requested=False,
+                    heartbeat_at=stamp,
+                    created_at=stamp,
+                )
+            )
             values: dict[str, Any] = {"current_leaf_id": assistant["id"], "updated_at": stamp}
             if parent_id is None and conv["title"] == "New chat":
                 values["title"] = _title_from(prompt)
@@ -278,7 +294,7 @@ class Store:
     ) -> Message:
         """Save the run's new messages in one transaction."""
         stamp = now()
-        text = _text_of(parts)
+        text = text_of(parts)
         values = {
             "text": text,
             "parts": [p.model_dump() for p in parts],
@@ -321,39 +337,17 @@ class Store:
             }
         )
 
-    async def checkpoint(self, message_id: str, parts: Sequence[Part]) -> None:
-        """Save the parts of a reply still being generated (only while it is)."""
-        text = _text_of(parts)
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                messages.update()
-                .where(messages.c.id == message_id, messages.c.status == "generating")
-                .values(text=text, parts=[p.model_dump() for p in parts], updated_at=now())
-            )
-
-    async def mark_interrupted(self) -> int:
-        """Mark replies left `generating` by a process that died as `interrupted`."""
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                messages.update()
-                .where(messages.c.status == "generating")
-                .values(
-                    status="interrupted",
-                    error="The server stopped while this reply was being generated.",
-                    updated_at=now(),
-                )
-            )
-        return result.rowcount
-
 
 def _owned(owner: str, conversation_id: str) -> sa.ColumnElement[bool]:
     return sa.and_(conversations.c.id == conversation_id, conversations.c.owner_id == owner)
 
 
 async def _conversation_row(
-    conn: AsyncConnection, owner: str, conversation_id: str
+    conn: AsyncConnection, owner: str, conversation_id: str, *, for_update: bool = False
 ) -> sa.RowMapping | None:
     query = sa.select(conversations).where(_owned(owner, conversation_id))
+    if for_update:
+        query = query.with_for_update()  # SQLite has no row locks; its writes are serial
     return (await conn.execute(query)).mappings().first()
 
 
@@ -403,7 +397,7 @@ async def _history(conn: AsyncConnection, path: list[str]) -> list[ModelMessage]
     return ModelMessagesTypeAdapter.validate_json("[" + ",".join(chunks) + "]")
 
 
-def _text_of(parts: Sequence[Part]) -> str:
+def text_of(parts: Sequence[Part]) -> str:
     return "\n\n".join(p.text for p in parts if isinstance(p, TextPart))
 
 

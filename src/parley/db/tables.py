@@ -95,3 +95,35 @@ api_tokens = sa.Table(
     sa.Column("created_at", TIME, nullable=False),
     sa.Column("last_used_at", TIME, nullable=True),
 )
+
+# A reply being generated, as every Parley process sharing the database sees it: which process
+# runs it (and that it is alive), whether someone asked it to stop, and its events so far.
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column(
+        "conversation_id",
+        ID,
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("owner_id", sa.String(64), nullable=False),
+    sa.Column("message_id", ID, nullable=False),
+    sa.Column("process_id", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # running | finished
+    sa.Column("stop_requested", sa.Boolean, nullable=False),
+    sa.Column("heartbeat_at", TIME, nullable=False),
+    sa.Column("created_at", TIME, nullable=False),
+    sa.Index(None, "status", "heartbeat_at"),
+)
+
+# Written in batches (at each checkpoint and at the end), never per token.
+run_events = sa.Table(
+    "run_events",
+    metadata,
+    sa.Column("run_id", ID, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(16), nullable=False),
+    sa.Column("data", sa.Text, nullable=False),
+)

@@ -61,7 +61,7 @@ async def delete_conversation(
 ) -> Response:
     run_id = runs.active_run_id(conversation_id)
     if run_id is not None:
-        runs.stop(owner, run_id)
+        await runs.stop(owner, run_id)
     if not await store.delete_conversation(owner, conversation_id):
         raise HTTPException(404, NOT_FOUND)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

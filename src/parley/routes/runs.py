@@ -28,14 +28,14 @@ async def run_events(
     after: Annotated[int | None, Query(ge=-1)] = None,
     last_event_id: Annotated[int | None, Header(ge=-1)] = None,
 ) -> EventSourceResponse:
-    run = runs.get(owner, run_id)
     start = after if after is not None else last_event_id if last_event_id is not None else -1
+    frames = await runs.frames(owner, run_id, start)
     return EventSourceResponse(
-        run.frames(start), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        frames, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
 
 
 @router.post("/stop", status_code=status.HTTP_202_ACCEPTED)
 async def stop_run(run_id: str, owner: Owner, runs: RunsDep) -> dict[str, str]:
-    run = runs.stop(owner, run_id)
-    return {"status": "stopped" if run.finished else "stopping"}
+    stopping = await runs.stop(owner, run_id)
+    return {"status": "stopping" if stopping else "stopped"}
