@@ -34,7 +34,12 @@ def create_app(settings: Settings, agent: AbstractAgent[Any, Any] | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+            pool_timeout=settings.database_pool_timeout,
+        )
         await upgrade(engine)
         store = Store(engine)
         app.state.accounts = Accounts(engine)

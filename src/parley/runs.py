@@ -42,6 +42,8 @@ _KEEPALIVE_SECONDS = 15.0
 _COALESCE_SECONDS = 0.025
 # How often a stream of another process's run looks for new events in the database.
 _POLL_SECONDS = 0.25
+# Stored events of a finished run serve late reattaches only; then the message is the record.
+_EVENTS_KEPT = timedelta(hours=1)
 # Consecutive deltas of these kinds can share one frame; a frame carries its last event's id.
 _MERGEABLE = frozenset({"text", "thinking"})
 
@@ -248,6 +250,7 @@ class Runs:
                 stale = now() - timedelta(seconds=self.settings.run_stale_after)
                 if count := await self.run_store.interrupt(stale_before=stale):
                     log.warning("marked %d replies of a stopped process as interrupted", count)
+                await self.run_store.prune(now() - _EVENTS_KEPT)
             except Exception:
                 log.exception("looking for interrupted replies failed")
 

@@ -110,6 +110,14 @@ class RunStore:
             )
         return bool(result.rowcount)
 
+    async def prune(self, finished_before: datetime) -> None:
+        """Drop the events of runs that ended long ago: the saved messages are the record."""
+        ended = sa.select(runs.c.id).where(
+            runs.c.status == "finished", runs.c.heartbeat_at < finished_before
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(run_events.delete().where(run_events.c.run_id.in_(ended)))
+
     async def interrupt(self, *, stale_before: datetime | None = None) -> int:
         """Mark runs whose process is gone as finished, and their replies as interrupted.
 

@@ -37,6 +37,15 @@ class Settings(BaseSettings):
         default_factory=default_database_url,
         description="SQLAlchemy async URL; default is a SQLite file in the user data directory.",
     )
+    database_pool_size: int = Field(
+        default=10, gt=0, description="Connections kept open per process (PostgreSQL)."
+    )
+    database_max_overflow: int = Field(
+        default=20, ge=0, description="Extra connections a busy process may open (PostgreSQL)."
+    )
+    database_pool_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds to wait for a free connection before failing."
+    )
     auth: Literal["local", "accounts"] = Field(
         default="local",
         description="local: one user, no login, loopback only; accounts: users log in.",
