@@ -212,17 +212,13 @@ class Runs:
         run.task = asyncio.create_task(self._drive(run), name=f"parley-run-{run_id}")
         return run
 
-    def get(self, owner: str, run_id: str) -> Run:
-        """A run of this process."""
+    def _local(self, owner: str, run_id: str) -> Run | None:
         run = self._runs.get(run_id)
-        if run is None or run.owner != owner:
-            raise RunNotFound(run_id)
-        return run
+        return run if run is not None and run.owner == owner else None
 
     async def frames(self, owner: str, run_id: str, after: int) -> AsyncIterator[bytes]:
         """The events of a run after `after`, whichever process generates it."""
-        run = self._runs.get(run_id)
-        if run is not None and run.owner == owner:
+        if run := self._local(owner, run_id):
             return run.frames(after)
         if await self.run_store.get(owner, run_id) is None:
             raise RunNotFound(run_id)
@@ -230,8 +226,7 @@ class Runs:
 
     async def stop(self, owner: str, run_id: str) -> bool:
         """Stop a run, whichever process generates it; False if it had already ended."""
-        run = self._runs.get(run_id)
-        if run is not None and run.owner == owner:
+        if run := self._local(owner, run_id):
             if run.finished:
                 return False
             run.token.cancel()
