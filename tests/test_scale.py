@@ -20,10 +20,12 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
 from .agents_for_cli import slow_reply
 from .conftest import Frame, new_conversation, parse_sse, send
+from .models import Echo
 from .processes import ROOT, Server
 
 pytestmark = pytest.mark.slow
@@ -245,3 +247,23 @@ def _everything(client: httpx.Client) -> list[Any]:
         out.append(client.get(f"/api/conversations/{cid}/messages").json())
         out.append(client.get(f"/api/conversations/{cid}/export").json())
     return out
+
+
+def test_a_process_never_interrupts_its_own_live_replies(
+    make_client: Callable[..., TestClient],
+) -> None:
+    # The reaper runs every 50 ms and calls a run stale after 100 ms without a heartbeat, but
+    # no checkpoint (the heartbeat) comes for 30 s: only the process id keeps the run alive.
+    client = make_client(
+        Echo(chunk=1, delay=0.02).agent(), run_stale_after=0.1, checkpoint_interval=30
+    )
+    cid = new_conversation(client)
+    frames = send(client, cid, "take your time")
+    assert frames[-1].data["status"] == "complete"
+    run_id = frames[1].data["run_id"]
+    run_store = client.app.state.runs.run_store  # type: ignore[attr-defined]
+    stored, finished = client.portal.call(run_store.events_after, run_id, -1)  # type: ignore[union-attr]
+    assert finished
+    assert [name for name, _ in stored][-1] == "done"
+    assert stored[-1][1]["status"] == "complete"
+    assert all(data.get("status") != "interrupted" for _, data in stored)

@@ -243,7 +243,8 @@ class Runs:
             await asyncio.sleep(self.settings.run_stale_after / 2)
             try:
                 stale = now() - timedelta(seconds=self.settings.run_stale_after)
-                if count := await self.run_store.interrupt(stale_before=stale):
+                count = await self.run_store.interrupt(stale_before=stale, alive=self.process_id)
+                if count:
                     log.warning("marked %d replies of a stopped process as interrupted", count)
                 await self.run_store.prune(now() - _EVENTS_KEPT)
             except Exception:

@@ -118,15 +118,20 @@ class RunStore:
         async with self.engine.begin() as conn:
             await conn.execute(run_events.delete().where(run_events.c.run_id.in_(ended)))
 
-    async def interrupt(self, *, stale_before: datetime | None = None) -> int:
+    async def interrupt(
+        self, *, stale_before: datetime | None = None, alive: str | None = None
+    ) -> int:
         """Mark runs whose process is gone as finished, and their replies as interrupted.
 
         With `stale_before`, only runs whose last heartbeat is older (another process may be
-        alive and beating); without, every running run (a single process starting up).
+        alive and beating); without, every running run (a single process starting up). Runs
+        of the process `alive` (the caller's own, which it knows are alive) are never touched.
         """
         condition = runs.c.status == "running"
         if stale_before is not None:
             condition = sa.and_(condition, runs.c.heartbeat_at < stale_before)
+        if alive is not None:
+            condition = sa.and_(condition, runs.c.process_id != alive)
         async with self.engine.begin() as conn:
             stale = (
                 await conn.execute(
