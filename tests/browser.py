@@ -18,6 +18,8 @@ from pydantic_ai.agent import AbstractAgent
 from parley.app import create_app
 from parley.settings import Settings
 
+from .databases import sqlite_url
+
 CHROMIUM = Path("/usr/bin/chromium")
 # Chromium's own background traffic would fail on a closed network; keep it quiet.
 CHROMIUM_ARGS = [
@@ -48,10 +50,14 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve(agent: AbstractAgent[Any, Any], database: Path, **overrides: Any) -> Iterator[str]:
-    """Run Parley on a free loopback port until the block ends; yields its base URL."""
+def serve(agent: AbstractAgent[Any, Any], database: Path | str, **overrides: Any) -> Iterator[str]:
+    """Run Parley on a free loopback port until the block ends; yields its base URL.
+
+    `database` is a SQLite file or a SQLAlchemy URL (the `database_url` fixture's).
+    """
     port = _free_port()
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{database}", port=port, **overrides)
+    url = database if isinstance(database, str) else sqlite_url(database)
+    settings = Settings(database_url=url, port=port, **overrides)
     config = uvicorn.Config(
         create_app(settings, agent=agent), host="127.0.0.1", port=port, log_level="warning"
     )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,14 @@ from pydantic_ai.agent import AbstractAgent
 from parley.app import create_app
 from parley.settings import Settings
 
+from .databases import (
+    BACKENDS,
+    NO_POSTGRES,
+    POSTGRES_ENV,
+    postgres_database,
+    postgres_server,
+    sqlite_url,
+)
 from .processes import Server, servers
 
 # No test may reach a real model provider.
@@ -48,9 +57,30 @@ def parse_sse(raw: str) -> list[Frame]:
     return frames
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Without a server the fixture skips each PostgreSQL variant; marked here too, pytest folds
+    # their reports into one line per file instead of one per test.
+    if os.environ.get(POSTGRES_ENV):
+        return
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("database_url") == "postgresql":
+            item.add_marker(pytest.mark.skip(reason=NO_POSTGRES))
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database for the test, on each backend: a SQLite file, a PostgreSQL database."""
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path / "parley.db")
+        return
+    with postgres_database(postgres_server()) as url:
+        yield url
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'parley.db'}", model=None)
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, model=None)
 
 
 @pytest.fixture
@@ -86,7 +116,8 @@ def new_conversation(client: httpx.Client) -> str:
 
 
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
-    """Start real `parley serve` processes (args, env=…); each is stopped after the test."""
-    with servers(tmp_path) as start:
+def serve(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Server]]:
+    """Start real `parley serve` processes (args, env=…) on the test's database; each is
+    stopped after the test."""
+    with servers(tmp_path, database_url) as start:
         yield start

@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from .databases import sqlite_url
+
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30.0
 HTTP_TIMEOUT = httpx.Timeout(10.0)
@@ -57,9 +59,13 @@ class Server:
 
 
 @contextmanager
-def servers(tmp_path: Path) -> Iterator[Callable[..., Server]]:
-    """Start `parley serve` with extra CLI args and environment; every server is stopped after."""
+def servers(tmp_path: Path, database_url: str | None = None) -> Iterator[Callable[..., Server]]:
+    """Start `parley serve` with extra CLI args and environment; every server is stopped after.
+
+    All of them use `database_url` (default: a SQLite file in `tmp_path`).
+    """
     started: list[Server] = []
+    database = database_url or sqlite_url(tmp_path / "e2e.db")
 
     def start(*args: str, env: dict[str, str] | None = None) -> Server:
         port = _free_port()
@@ -82,7 +88,7 @@ def servers(tmp_path: Path) -> Iterator[Callable[..., Server]]:
             "--port",
             str(port),
             "--database-url",
-            f"sqlite+aiosqlite:///{tmp_path / 'e2e.db'}",
+            database,
             *args,
         ]
         log = tmp_path / f"serve-{port}.log"

@@ -14,6 +14,7 @@ from pydantic_ai.messages import ModelMessage
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from .browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serve
+from .databases import engine_on
 from .models import prompts_of
 
 pytestmark = pytest.mark.browser
@@ -73,13 +74,13 @@ def _agent(reply: str, calls: list[list[ModelMessage]]) -> Agent[None, str]:
 
 
 def test_chat_stream_markdown_and_history_after_reload(
-    page_factory: object, tmp_path: Path
+    page_factory: object, database_url: str, tmp_path: Path
 ) -> None:
     from playwright.sync_api import Browser, expect
 
     assert isinstance(page_factory, Browser)
     calls: list[list[ModelMessage]] = []
-    with serve(_agent(MARKDOWN_REPLY, calls), tmp_path / "e2e.db") as base:
+    with serve(_agent(MARKDOWN_REPLY, calls), database_url) as base:
         page = page_factory.new_page()
         requested: list[str] = []
         page.on("request", lambda r: requested.append(r.url))
@@ -125,13 +126,13 @@ def test_chat_stream_markdown_and_history_after_reload(
 
 
 def test_markup_in_user_and_model_text_does_not_execute(
-    page_factory: object, tmp_path: Path
+    page_factory: object, database_url: str
 ) -> None:
     from playwright.sync_api import Browser, expect
 
     assert isinstance(page_factory, Browser)
     reply = "\n\n".join(XSS)
-    with serve(_agent(reply, []), tmp_path / "xss.db") as base:
+    with serve(_agent(reply, []), database_url) as base:
         page = page_factory.new_page()
         dialogs: list[str] = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -163,13 +164,15 @@ def _slow_agent(words: int, delay: float) -> Agent[None, str]:
     return Agent(FunctionModel(stream_function=stream, model_name="slow"))
 
 
-def test_reload_mid_stream_continues_the_same_reply(page_factory: object, tmp_path: Path) -> None:
+def test_reload_mid_stream_continues_the_same_reply(
+    page_factory: object, database_url: str
+) -> None:
     from playwright.sync_api import Browser, expect
 
     assert isinstance(page_factory, Browser)
     words = 60
     full = " ".join(f"w{i}" for i in range(words))
-    with serve(_slow_agent(words, 0.05), tmp_path / "reload.db") as base:
+    with serve(_slow_agent(words, 0.05), database_url) as base:
         page = page_factory.new_page()
         page.goto(base)
         box = page.get_by_role("textbox", name="Message")
@@ -188,12 +191,12 @@ def test_reload_mid_stream_continues_the_same_reply(page_factory: object, tmp_pa
 
 
 def test_stop_keeps_the_partial_reply_and_the_next_message_works(
-    page_factory: object, tmp_path: Path
+    page_factory: object, database_url: str
 ) -> None:
     from playwright.sync_api import Browser, expect
 
     assert isinstance(page_factory, Browser)
-    with serve(_slow_agent(200, 0.05), tmp_path / "stop.db") as base:
+    with serve(_slow_agent(200, 0.05), database_url) as base:
         page = page_factory.new_page()
         page.goto(base)
         box = page.get_by_role("textbox", name="Message")
@@ -224,7 +227,7 @@ def test_stop_keeps_the_partial_reply_and_the_next_message_works(
 
 
 def test_an_error_shows_inline_with_retry_and_the_page_recovers(
-    page_factory: object, tmp_path: Path
+    page_factory: object, database_url: str
 ) -> None:
     from playwright.sync_api import Browser, expect
 
@@ -239,7 +242,7 @@ def test_an_error_shows_inline_with_retry_and_the_page_recovers(
         yield "full answer."
 
     agent = Agent(FunctionModel(stream_function=stream, model_name="flaky"))
-    with serve(agent, tmp_path / "error.db") as base:
+    with serve(agent, database_url) as base:
         page = page_factory.new_page()
         page.goto(base)
         box = page.get_by_role("textbox", name="Message")
@@ -257,27 +260,26 @@ def test_an_error_shows_inline_with_retry_and_the_page_recovers(
         expect(box).to_be_enabled()
 
 
-def test_accounts_mode_login_chat_tokens_and_logout(page_factory: object, tmp_path: Path) -> None:
+def test_accounts_mode_login_chat_tokens_and_logout(
+    page_factory: object, database_url: str
+) -> None:
     import httpx
     from playwright.sync_api import Browser, expect
 
     from parley.accounts import Accounts
-    from parley.db.engine import create_engine
     from parley.db.migrate import upgrade
 
     assert isinstance(page_factory, Browser)
-    database = tmp_path / "accounts.db"
 
     async def add_user() -> None:
-        engine = create_engine(f"sqlite+aiosqlite:///{database}")
-        await upgrade(engine)
-        await Accounts(engine).add_user("alice", "a long password")
-        await engine.dispose()
+        async with engine_on(database_url) as engine:
+            await upgrade(engine)
+            await Accounts(engine).add_user("alice", "a long password")
 
     # Playwright's sync API keeps an event loop on this thread: set up in another one.
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, add_user()).result()
-    with serve(_agent("Hello **{prompt}**", []), database, auth="accounts") as base:
+    with serve(_agent("Hello **{prompt}**", []), database_url, auth="accounts") as base:
         page = page_factory.new_page()
         page.goto(base)
         expect(page).to_have_url(re.compile(r"/login\?next=/$"))

@@ -157,10 +157,10 @@ def test_a_conversation_longer_than_the_context_still_gets_an_answer(
     assert sum(engine.count_tokens(m["content"]) + 8 for m in sent) <= 512 - 8
 
 
-def test_stop_ends_generation_at_once_and_frees_the_model(tmp_path: Path) -> None:
+def test_stop_ends_generation_at_once_and_frees_the_model(database_url: str) -> None:
     model = Recording(sampling=Sampling(max_tokens=400, temperature=0.8, seed=3))
     with (
-        serve_in_thread(Agent(model), tmp_path / "stop.db") as base,
+        serve_in_thread(Agent(model), database_url) as base,
         httpx.Client(base_url=base, trust_env=False, timeout=60) as client,
     ):
         cid = new_conversation(client)
@@ -187,9 +187,9 @@ def test_stop_ends_generation_at_once_and_frees_the_model(tmp_path: Path) -> Non
         assert again[-1].data["status"] == "complete"
 
 
-def test_two_concurrent_requests_both_complete(tmp_path: Path) -> None:
+def test_two_concurrent_requests_both_complete(database_url: str) -> None:
     model = Recording()
-    with serve_in_thread(Agent(model), tmp_path / "two.db") as base:
+    with serve_in_thread(Agent(model), database_url) as base:
 
         async def both() -> list[str]:
             async with httpx.AsyncClient(base_url=base, trust_env=False, timeout=120) as http:

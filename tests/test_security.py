@@ -7,7 +7,6 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -356,12 +355,10 @@ def test_security_headers_are_on_every_response(make_client: Callable[..., TestC
         assert headers["referrer-policy"] == "no-referrer"
 
 
-def test_users_and_tokens_from_the_command_line(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
-
+def test_users_and_tokens_from_the_command_line(database_url: str) -> None:
     def parley(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "parley", *args[:1], "--database-url", url, *args[1:]],
+            [sys.executable, "-m", "parley", *args[:1], "--database-url", database_url, *args[1:]],
             input=stdin,
             capture_output=True,
             text=True,

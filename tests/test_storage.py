@@ -1,4 +1,4 @@
-"""The store against a real SQLite file: migrations, odd message shapes, cascades."""
+"""The store on a real SQLite file and PostgreSQL: migrations, odd message shapes, cascades."""
 
 from __future__ import annotations
 
@@ -20,44 +20,56 @@ from pydantic_ai.messages import (
     UserPromptPart,
 )
 
-from parley.db.engine import create_engine
 from parley.db.migrate import upgrade
 from parley.db.tables import metadata
+from parley.runstore import RunStore
 from parley.store import Store
 
+from .databases import engine_on, sqlite_url
 
-def test_an_empty_database_migrates_to_the_schema_of_the_tables(tmp_path: Path) -> None:
+
+def test_an_empty_database_migrates_to_the_schema_of_the_tables(database_url: str) -> None:
     async def check() -> None:
-        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
-        await upgrade(engine)
-        await upgrade(engine)  # idempotent
-        async with engine.connect() as conn:
-            diff = await conn.run_sync(
-                lambda c: compare_metadata(MigrationContext.configure(c), metadata)
-            )
-            mode = await conn.scalar(sa.text("PRAGMA journal_mode"))
-            tables = set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
-        await engine.dispose()
+        async with engine_on(database_url) as engine:
+            await upgrade(engine)
+            await upgrade(engine)  # idempotent
+            async with engine.connect() as conn:
+                diff = await conn.run_sync(
+                    lambda c: compare_metadata(MigrationContext.configure(c), metadata)
+                )
+                tables = set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
+                sqlite = engine.dialect.name == "sqlite"
+                mode = await conn.scalar(sa.text("PRAGMA journal_mode")) if sqlite else None
         assert diff == []
-        assert mode == "wal"
+        if sqlite:
+            assert mode == "wal"
         assert {"conversations", "messages", "alembic_version"} <= tables
 
     asyncio.run(check())
 
 
-def test_parley_migrate_creates_the_database(tmp_path: Path) -> None:
+def test_parley_migrate_creates_the_database(database_url: str, tmp_path: Path) -> None:
     db = tmp_path / "sub" / "cli.db"
+    if database_url.startswith("sqlite"):
+        database_url = sqlite_url(db)  # a file in a directory that does not exist yet
     result = subprocess.run(
-        [sys.executable, "-m", "parley", "migrate", "--database-url", f"sqlite+aiosqlite:///{db}"],
+        [sys.executable, "-m", "parley", "migrate", "--database-url", database_url],
         capture_output=True,
         text=True,
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert db.exists()
+    if database_url.startswith("sqlite"):
+        assert db.exists()
+
+    async def tables() -> set[str]:
+        async with engine_on(database_url) as engine, engine.connect() as conn:
+            return set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
+
+    assert set(metadata.tables) | {"alembic_version"} <= asyncio.run(tables())
 
 
-def test_every_message_shape_loads_back_as_history(tmp_path: Path) -> None:
+def test_every_message_shape_loads_back_as_history(database_url: str) -> None:
     odd_turn = [
         ModelResponse(
             parts=[
@@ -83,52 +95,50 @@ def test_every_message_shape_loads_back_as_history(tmp_path: Path) -> None:
     ]
 
     async def check() -> None:
-        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'shapes.db'}")
-        await upgrade(engine)
-        store = Store(engine)
-        conv = await store.create_conversation("me")
-        request = ModelRequest(parts=[UserPromptPart("find x")])
-        turn = await store.start_turn("me", conv.id, "find x", [request], "run1", "m")
-        assert turn is not None
-        await store.finish_turn(
-            turn,
-            user_request=None,
-            response_messages=odd_turn,
-            parts=[],
-            status="complete",
-            error=None,
-            usage=None,
-        )
-        page = await store.list_messages("me", conv.id, 10)
-        assert page is not None and len(page[0]) == 2
-        second = await store.start_turn("me", conv.id, "more", [request], "run2", "m")
-        assert second is not None
-        assert [type(m) for m in second.history] == [ModelRequest, *[type(m) for m in odd_turn]]
-        assert second.history[1:] == odd_turn
-        # Another owner sees nothing, and deleting cascades.
-        assert await store.get_conversation("someone else", conv.id) is None
-        assert await store.list_messages("someone else", conv.id, 10) is None
-        assert await store.delete_conversation("me", conv.id)
-        async with engine.connect() as conn:
-            left = await conn.scalar(sa.text("SELECT count(*) FROM messages"))
-        await engine.dispose()
+        async with engine_on(database_url) as engine:
+            await upgrade(engine)
+            store = Store(engine)
+            conv = await store.create_conversation("me")
+            request = ModelRequest(parts=[UserPromptPart("find x")])
+            turn = await store.start_turn("me", conv.id, "find x", [request], "run1", "m")
+            assert turn is not None
+            await store.finish_turn(
+                turn,
+                user_request=None,
+                response_messages=odd_turn,
+                parts=[],
+                status="complete",
+                error=None,
+                usage=None,
+            )
+            page = await store.list_messages("me", conv.id, 10)
+            assert page is not None and len(page[0]) == 2
+            second = await store.start_turn("me", conv.id, "more", [request], "run2", "m")
+            assert second is not None
+            assert [type(m) for m in second.history] == [ModelRequest, *[type(m) for m in odd_turn]]
+            assert second.history[1:] == odd_turn
+            # Another owner sees nothing, and deleting cascades.
+            assert await store.get_conversation("someone else", conv.id) is None
+            assert await store.list_messages("someone else", conv.id, 10) is None
+            assert await store.delete_conversation("me", conv.id)
+            async with engine.connect() as conn:
+                left = await conn.scalar(sa.text("SELECT count(*) FROM messages"))
         assert left == 0
 
     asyncio.run(check())
 
 
-def test_replies_left_generating_are_marked_interrupted(tmp_path: Path) -> None:
+def test_replies_left_generating_are_marked_interrupted(database_url: str) -> None:
     async def check() -> None:
-        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'crash.db'}")
-        await upgrade(engine)
-        store = Store(engine)
-        conv = await store.create_conversation("me")
-        request = ModelRequest(parts=[UserPromptPart("hi")])
-        turn = await store.start_turn("me", conv.id, "hi", [request], "run1", "m")
-        assert turn is not None
-        assert await store.mark_interrupted() == 1
-        page = await store.list_messages("me", conv.id, 10)
-        await engine.dispose()
+        async with engine_on(database_url) as engine:
+            await upgrade(engine)
+            store = Store(engine)
+            conv = await store.create_conversation("me")
+            request = ModelRequest(parts=[UserPromptPart("hi")])
+            turn = await store.start_turn("me", conv.id, "hi", [request], "run1", "m")
+            assert turn is not None
+            assert await RunStore(engine).interrupt() == 1
+            page = await store.list_messages("me", conv.id, 10)
         assert page is not None
         assert [m.status for m in page[0]] == ["complete", "interrupted"]
 
