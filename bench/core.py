@@ -42,6 +42,7 @@ from pydantic_ai.run import AgentRunResultEvent
 from parley.app import create_app
 from parley.db.tables import conversations
 from parley.deps import LOCAL_OWNER
+from parley.ids import new_id
 from parley.render import render_markdown
 from parley.reply import ReplyBuilder, WireEvent
 from parley.runs import _encode  # private on purpose: the breakdown times Parley's own code
@@ -154,7 +155,7 @@ def _replay(headers: list[tuple[bytes, bytes]], chunks: list[bytes]) -> Any:
 
 
 def _client(app: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://parley.test")
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost")
 
 
 async def _send(client: httpx.AsyncClient, conversation_id: str, text: str) -> bytes:
@@ -185,7 +186,7 @@ async def _populate(store: Store, conversation_id: str, pairs: list[Pair], model
         text = next(p.content for p in request.parts if isinstance(p, UserPromptPart))
         assert isinstance(text, str)
         turn = await store.start_turn(
-            LOCAL_OWNER, conversation_id, text, [request], request.run_id or "", model
+            LOCAL_OWNER, conversation_id, text, [request], new_id(), model
         )
         assert turn is not None
         await store.finish_turn(
@@ -250,7 +251,7 @@ async def _store_turn(
     """The database work of one turn alone: start_turn and finish_turn, as a run calls them."""
     request, response = template
     turn = await store.start_turn(
-        LOCAL_OWNER, conversation_id, text, [ModelRequest([UserPromptPart(text)])], "x", model
+        LOCAL_OWNER, conversation_id, text, [ModelRequest([UserPromptPart(text)])], new_id(), model
     )
     assert turn is not None
     await store.finish_turn(
@@ -277,9 +278,10 @@ def _build_reply(events: list[AgentStreamEvent]) -> None:
 
 
 def _encode_frames(wire: list[WireEvent]) -> None:
-    # One frame per event, as Run.frames sends them when each event wakes the response.
+    # The frames of a recorded reply (deltas already merged as Run.frames merged them), each
+    # encoded as it was sent.
     for i in range(len(wire)):
-        _encode(wire, i, i + 1)
+        _encode(wire[i : i + 1], i)
 
 
 async def _agent_events() -> list[AgentStreamEvent]:
@@ -464,7 +466,7 @@ def _breakdown_section(rows: list[Row]) -> list[str]:
         "  (history)  of which: reading and validating the branch's stored model messages",
         "  reply      ReplyBuilder over the run's agent events: deltas, markdown blocks rendered,",
         "             highlighted and sanitized",
-        "  encode     JSON + SSE framing of the reply's wire events, one frame per event",
+        "  encode     JSON + SSE framing of the reply's frames, as sent",
         "  rest       added - the above: HTTP and routing, the run task, waking the response for",
         "             each event, one ASGI body message per frame through the middleware",
         "",

@@ -174,6 +174,9 @@ class Runs:
         self.settings = settings
         # Names this process in the runs it records, for whoever looks at them in the database.
         self.process_id = f"{socket.gethostname()}:{os.getpid()}:{new_id()[:6]}"
+        # Events are stored for other processes to stream; SQLite serves one process, whose
+        # clients stream from memory, so there they are not written at all.
+        self.share_events = store.engine.dialect.name != "sqlite"
         self._runs: dict[str, Run] = {}
         self._active: dict[str, Run] = {}
         self._starting: set[str] = set()
@@ -274,7 +277,7 @@ class Runs:
             if run.ended.is_set():
                 return  # _finish saves the rest
             run.tick()
-            events = run.events[run.persisted :]
+            events = run.events[run.persisted :] if self.share_events else []
             parts = builder.snapshot(rendered=True) if run.dirty else None
             run.dirty = False
             try:
@@ -373,7 +376,8 @@ class Runs:
             },
         )
         try:
-            await self.run_store.finish(run.id, run.events[run.persisted :], run.persisted)
+            rest = run.events[run.persisted :] if self.share_events else []
+            await self.run_store.finish(run.id, rest, run.persisted)
             run.persisted = len(run.events)
         except Exception:
             log.exception("saving the events of run %s failed", run.id)
