@@ -67,15 +67,11 @@ class RunStore:
             )
         return bool(stop)
 
-    async def finish(self, run_id: str, events: Sequence[Event], first_seq: int) -> None:
-        """The run's last events, and the run marked finished (its message is already saved)."""
-        async with self.engine.begin() as conn:
-            await _insert_events(conn, run_id, events, first_seq)
-            await conn.execute(
-                runs.update()
-                .where(runs.c.id == run_id)
-                .values(status="finished", heartbeat_at=now())
-            )
+    async def store_events(self, run_id: str, events: Sequence[Event], first_seq: int) -> None:
+        """The run's last events, once it has ended (`Store.finish_turn` marked it finished)."""
+        if events:
+            async with self.engine.begin() as conn:
+                await _insert_events(conn, run_id, events, first_seq)
 
     async def get(self, owner: str, run_id: str) -> RunRow | None:
         c = runs.c

@@ -292,7 +292,7 @@ class Store:
         error: str | None,
         usage: Usage | None,
     ) -> Message:
-        """Save the run's new messages in one transaction."""
+        """Save the run's new messages, and mark the run finished, in one transaction."""
         stamp = now()
         text = text_of(parts)
         values = {
@@ -313,6 +313,11 @@ class Store:
                 )
             await conn.execute(
                 messages.update().where(messages.c.id == turn.assistant.id).values(**values)
+            )
+            await conn.execute(
+                runs.update()
+                .where(runs.c.id == turn.assistant.run_id)
+                .values(status="finished", heartbeat_at=stamp)
             )
             await conn.execute(
                 conversations.update()
