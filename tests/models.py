@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from pydantic_ai import Agent
-from pydantic_ai.messages import ModelMessage, ModelRequest, ModelResponse, UserPromptPart
+from pydantic_ai.messages import ModelMessage, ModelRequest, UserPromptPart
 from pydantic_ai.models.function import (
     AgentInfo,
     DeltaThinkingCalls,
@@ -101,7 +101,3 @@ def tool_agent() -> Agent[None, str]:
         return f"21 °C in {city}"
 
     return agent
-
-
-def fixed_response(_messages: list[ModelMessage], _info: AgentInfo) -> ModelResponse:
-    raise AssertionError("streaming only")

@@ -21,6 +21,7 @@ from .deps import current_owner
 from .guards import RequestGuard
 from .headers import SecurityHeaders
 from .limits import BodySizeLimit
+from .ratelimit import LOGIN_WINDOW_SECONDS, SlidingWindow
 from .routes import auth, conversations, messages, pages, runs, tokens
 from .runs import Runs
 from .settings import Settings
@@ -64,6 +65,10 @@ def create_app(settings: Settings, agent: AbstractAgent[Any, Any] | None = None)
     app.state.settings = settings
     app.state.model = label
     app.state.model_notice = model_notice(chosen)
+    app.state.login_limits = (
+        SlidingWindow(settings.login_attempts, LOGIN_WINDOW_SECONDS),
+        SlidingWindow(settings.login_attempts_per_address, LOGIN_WINDOW_SECONDS),
+    )
     errors.install(app)
 
     api = APIRouter(prefix="/api", dependencies=[Depends(current_owner)])

@@ -5,6 +5,10 @@ from __future__ import annotations
 import time
 from collections import deque
 
+# Failed logins are counted over this window (PARLEY_LOGIN_ATTEMPTS per account, and
+# PARLEY_LOGIN_ATTEMPTS_PER_ADDRESS per client address).
+LOGIN_WINDOW_SECONDS = 15 * 60.0
+
 
 class SlidingWindow:
     """At most `limit` events per `window` seconds for each key, in this process's memory."""

@@ -189,16 +189,6 @@ class Store:
             (_message(by_id[i]), json.loads(by_id[i]["model_messages"])) for i in path
         ]
 
-    async def get_message(self, owner: str, message_id: str) -> Message | None:
-        query = (
-            sa.select(messages)
-            .join(conversations, conversations.c.id == messages.c.conversation_id)
-            .where(messages.c.id == message_id, conversations.c.owner_id == owner)
-        )
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(query)).mappings().first()
-        return _message(row) if row else None
-
     async def start_turn(
         self,
         owner: str,

@@ -9,11 +9,8 @@ from pydantic import BaseModel, StringConstraints
 
 from ..auth import SESSION_COOKIE, authenticate
 from ..deps import AccountsDep, SettingsDep
-from ..ratelimit import SlidingWindow
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-
-_WINDOW = 15 * 60.0
 
 
 class Login(BaseModel):
@@ -35,18 +32,6 @@ class LoggedIn(BaseModel):
     user: UserOut
 
 
-def _limits(request: Request) -> tuple[SlidingWindow, SlidingWindow]:
-    state = request.app.state
-    if not hasattr(state, "login_limits"):
-        settings = state.settings
-        state.login_limits = (
-            SlidingWindow(settings.login_attempts, _WINDOW),
-            SlidingWindow(settings.login_attempts_per_address, _WINDOW),
-        )
-    limits: tuple[SlidingWindow, SlidingWindow] = state.login_limits
-    return limits
-
-
 @router.get("/me")
 async def me(request: Request, settings: SettingsDep) -> Me:
     if settings.auth == "local":
@@ -64,7 +49,7 @@ async def login(
 ) -> LoggedIn:
     if settings.auth != "accounts":
         raise HTTPException(400, "Parley runs in local mode: there is nothing to log in to.")
-    per_account, per_address = _limits(request)
+    per_account, per_address = request.app.state.login_limits
     address = request.client.host if request.client else "unknown"
     wait = per_account.retry_after(body.name) or per_address.retry_after(address)
     if wait is not None:
