@@ -40,15 +40,17 @@ from pydantic_ai.messages import (
 from pydantic_ai.run import AgentRunResultEvent
 
 from parley.app import create_app
+from parley.chat.history import read_history
+from parley.chat.models import TextPart, Usage
+from parley.chat.store import Store
+from parley.chat.tree import load_tree
+from parley.db.ids import new_id
 from parley.db.tables import conversations
-from parley.deps import LOCAL_OWNER
-from parley.ids import new_id
 from parley.render import render_markdown
-from parley.reply import ReplyBuilder, WireEvent
-from parley.runs import _encode  # private on purpose: the breakdown times Parley's own code
-from parley.schemas import TextPart, Usage
+from parley.runs.events import ReplyBuilder, WireEvent
 from parley.settings import Settings
-from parley.store import Store, _history, _tree
+from parley.web.deps import LOCAL_OWNER
+from parley.web.sse import encode
 
 from . import profiling, workload
 from .table import table
@@ -267,7 +269,7 @@ async def _store_turn(
 
 async def _read_history(store: Store, conversation_id: str, leaf: str) -> None:
     async with store.engine.connect() as conn:
-        await _history(conn, (await _tree(conn, conversation_id)).branch(leaf))
+        await read_history(conn, (await load_tree(conn, conversation_id)).branch(leaf))
 
 
 def _build_reply(events: list[AgentStreamEvent]) -> None:
@@ -281,7 +283,7 @@ def _encode_frames(wire: list[WireEvent]) -> None:
     # The frames of a recorded reply (deltas already merged as Run.frames merged them), each
     # encoded as it was sent.
     for i in range(len(wire)):
-        _encode(wire[i : i + 1], i)
+        encode([(i, *wire[i])])
 
 
 async def _agent_events() -> list[AgentStreamEvent]:
@@ -314,7 +316,7 @@ async def _measure(
         await stack.enter_async_context(app.router.lifespan_context(app))
         client = await stack.enter_async_context(_client(app))
         recording = await stack.enter_async_context(_client(recorder))
-        store: Store = app.state.store
+        store: Store = app.state.services.store
         model: str = app.state.model
 
         started = time.perf_counter()

@@ -32,11 +32,11 @@ from pydantic_ai.messages import (
 from pydantic_ai.models.function import AgentInfo
 
 from parley.app import create_app
-from parley.deps import LOCAL_OWNER
-from parley.reply import ReplyBuilder
-from parley.runstore import RunStore
+from parley.chat.store import Store
+from parley.runs.events import ReplyBuilder
+from parley.runs.store import RunStore
 from parley.settings import Settings
-from parley.store import Store
+from parley.web.deps import LOCAL_OWNER
 
 from . import workload
 from .core import _client, _send

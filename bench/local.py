@@ -25,9 +25,9 @@ import pydantic_ai.models
 import uvicorn
 from pydantic_ai import Agent
 
+from parley.agents.local import LocalModel, bundled_model_path
+from parley.agents.local.engine import Sampling
 from parley.app import create_app
-from parley.local import LocalModel, bundled_model_path
-from parley.local.engine import Sampling
 from parley.settings import Settings
 
 from .table import table

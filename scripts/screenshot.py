@@ -13,8 +13,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playwright.sync_api import expect, sync_playwright
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, serve
-from tests.test_browser import MARKDOWN_REPLY, _agent
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, serve
+from tests.web.test_browser import MARKDOWN_REPLY, _agent
 
 
 def main(out: str) -> None:

@@ -1,13 +1,10 @@
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pydantic_ai.models
 import pytest
 from fastapi.testclient import TestClient
@@ -16,7 +13,7 @@ from pydantic_ai.agent import AbstractAgent
 from parley.app import create_app
 from parley.settings import Settings
 
-from .databases import (
+from .support.databases import (
     BACKENDS,
     NO_POSTGRES,
     POSTGRES_ENV,
@@ -24,37 +21,10 @@ from .databases import (
     postgres_server,
     sqlite_url,
 )
-from .processes import Server, servers
+from .support.processes import Server, servers
 
 # No test may reach a real model provider.
 pydantic_ai.models.ALLOW_MODEL_REQUESTS = False
-
-
-@dataclass
-class Frame:
-    id: int | None
-    event: str
-    data: Any
-
-
-def parse_sse(raw: str) -> list[Frame]:
-    frames: list[Frame] = []
-    for block in raw.replace("\r\n", "\n").split("\n\n"):
-        fields: dict[str, list[str]] = {}
-        for line in block.split("\n"):
-            if not line or line.startswith(":"):
-                continue
-            name, _, value = line.partition(":")
-            fields.setdefault(name, []).append(value.removeprefix(" "))
-        if "data" in fields:
-            frames.append(
-                Frame(
-                    id=int(fields["id"][0]) if "id" in fields else None,
-                    event=fields.get("event", ["message"])[0],
-                    data=json.loads("\n".join(fields["data"])),
-                )
-            )
-    return frames
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -80,7 +50,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, model=None)
+    # Cheap password hashing: production cost (PARLEY_PASSWORD_*) would make each login and
+    # user 0.5 s slower and test nothing more.
+    return Settings(
+        database_url=database_url, model=None, password_time_cost=1, password_memory_kib=32
+    )
 
 
 @pytest.fixture
@@ -97,22 +71,6 @@ def make_client(settings: Settings) -> Iterator[Callable[..., TestClient]]:
     yield make
     for client in clients:
         client.__exit__(None, None, None)
-
-
-def send(client: httpx.Client, conversation_id: str, prompt: str) -> list[Frame]:
-    with client.stream(
-        "POST", f"/api/conversations/{conversation_id}/messages", json={"prompt": prompt}
-    ) as response:
-        assert response.status_code == 200, response.read()
-        assert response.headers["content-type"].startswith("text/event-stream")
-        return parse_sse(response.read().decode())
-
-
-def new_conversation(client: httpx.Client) -> str:
-    response = client.post("/api/conversations", json={})
-    assert response.status_code == 201
-    conversation_id: str = response.json()["id"]
-    return conversation_id
 
 
 @pytest.fixture

@@ -1,10 +1,15 @@
 import random
 import re
+from collections.abc import Callable
 from html.parser import HTMLParser
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
+from parley import render
 from parley.render import _SANITIZER, BlockStreamer, highlight_css, render_markdown
 
 # --- rendering ---------------------------------------------------------------------------
@@ -265,7 +270,8 @@ def _stream(text: str, sizes: list[int]) -> list[tuple[str, int]]:
     return out
 
 
-_BLOCKS = MarkdownIt("commonmark").enable(["table"]).disable("inline")  # blocks only: faster
+# Blocks only (faster), in the renderer's dialect: raw HTML off, so "<div>" starts no block.
+_BLOCKS = MarkdownIt("commonmark", {"html": False}).enable(["table"]).disable("inline")
 
 
 def _assert_tail_unfinished(
@@ -440,3 +446,214 @@ def test_preview_renders_the_unfinished_tail_without_finishing() -> None:
     assert streamer.preview() == render_markdown(text)
     assert streamer.finish() is not None
     assert streamer.html == render_markdown(text)
+
+
+# --- streaming cost ----------------------------------------------------------------------
+
+# Long replies of one kind of markdown, line i of each. Most are one block from start to end,
+# the case where re-parsing the open block on every line made streaming quadratic.
+_ORDERED = ["{k}. step {i}\n", "{p}detail {i}\n", "{p}1. sub-step {i}\n", "{p}   more {i}\n"]
+LONG_KINDS: dict[str, Callable[[int], str]] = {
+    "paragraphs": lambda i: "\n" if i % 9 == 8 else f"Line {i} of a paragraph.\n",
+    "blockquote": lambda i: f"> Quoted line {i}, one paragraph.\n",
+    "quote, paragraphs": lambda i: ">\n" if i % 6 == 5 else f"> line {i}\n",
+    "nested quote": lambda i: [f"> > deep {i}\n", f"> - point {i}\n", f">   more {i}\n"][i % 3],
+    "bullet list": lambda i: (
+        "- overview\n" if i == 0 else ["  - point {i}\n", "    more {i}\n", "\n"][i % 3]
+    ).format(i=i),
+    "bullet items": lambda i: f"- item {i}\n" if i % 2 else f"  continued {i}\n",
+    "ordered list": lambda i: _ORDERED[0 if i % 40 == 0 else 1 + i % 3].format(
+        i=i, k=i // 40 + 1, p=" " * len(f"{i // 40 + 1}. ")
+    ),
+    "indented code": lambda i: "\n" if i % 7 == 6 else f"    x_{i} = f({i})\n",
+    "fenced code": lambda i: "````md\n" if i == 0 else ("```\n", f"x_{i} = 1\n")[i % 5 > 0],
+    "table": lambda i: ("| a | b |\n", "|---|:-:|\n")[i] if i < 2 else f"| {i} | x{i} |\n",
+    "digit lines": lambda i: f"{1900 + i} was a year, {i} things.\n",
+    "< and * lines": lambda i: ["<span>{i}</span> text\n", "*em {i}*\n", "**b** {i}\n"][
+        i % 3
+    ].format(i=i),
+    "mixed": lambda i: [
+        f"## Part {i}\n",
+        "\n",
+        "Text with `code`.\n",
+        "- a point\n",
+        "  more\n",
+        "\n",
+        "> quote\n",
+        "\n",
+        "```py\n",
+        "x = 1\n",
+        "```\n",
+        "| a |\n",
+        "|---|\n",
+        "| 1 |\n",
+        "\n",
+        "1. one\n",
+        "2. two\n",
+        "\n",
+    ][i % 18],
+}
+
+
+def _long(kind: str, lines: int) -> list[str]:
+    return [LONG_KINDS[kind](i) for i in range(lines)]
+
+
+def _scanned(lines: list[str]) -> int:
+    """Characters the block scanner parsed to stream `lines`, one line per delta."""
+    streamer = BlockStreamer()
+    out = [streamer.feed(line) for line in lines] + [streamer.finish()]
+    assert "".join(b[0] for b in out if b) == render_markdown("".join(lines))
+    return streamer.scanned_chars
+
+
+@pytest.mark.parametrize("kind", LONG_KINDS)
+def test_streaming_parses_in_linear_work(kind: str) -> None:
+    small, large = _long(kind, 500), _long(kind, 1000)
+    work_small, work_large = _scanned(small), _scanned(large)
+    assert work_large <= 2.5 * work_small + 100  # + 100: a kind parsed once, at its start
+    # Each character parsed about once: when its block ends, or not at all before finish().
+    assert work_large <= 2 * len("".join(large))
+
+
+@pytest.mark.parametrize("kind", LONG_KINDS)
+def test_long_blocks_are_emitted_promptly(kind: str) -> None:
+    # _stream checks after every line that no finished block waits in the tail.
+    text = "".join(_long(kind, 120)) + "\nend\n"
+    _check(text, [len(line) for line in text.splitlines(keepends=True)])
+
+
+def test_scanned_chars_counts_every_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed: list[int] = []
+    scanner = render._SCANNER
+
+    class Counting:
+        def parse(self, src: str) -> Any:
+            parsed.append(len(src))
+            return scanner.parse(src)
+
+    monkeypatch.setattr(render, "_SCANNER", Counting())
+    lines = [line for kind in LONG_KINDS for line in [*_long(kind, 30), "\n\n"]]
+    assert _scanned(lines) == sum(parsed) > 0
+
+
+def test_lazy_lines_cost_linear_work_within_the_budget() -> None:
+    # Lazy continuation lines (unmarked text going on with a quoted or listed paragraph): only a
+    # parse can tell they start no block, so each asks for one, and the budget keeps the total
+    # linear at the price of late emission.
+    def lazy(n: int) -> list[str]:
+        quote = [f"> quoted {i}\n" if i % 2 else f"lazy {i}\n" for i in range(n // 2)]
+        items = [f"- item {i}\n" if i % 100 == 0 else f"lazy {i}\n" for i in range(n // 2)]
+        return [*quote, "\n", *items]
+
+    small, large = lazy(2000), lazy(4000)
+    work_small, work_large = _scanned(small), _scanned(large)
+    assert work_large <= 2.5 * work_small
+    for lines, work in ((small, work_small), (large, work_large)):
+        size = len("".join(lines))
+        assert work <= render._SCAN_BUDGET * size + render._SCAN_ALLOWANCE
+
+
+# Lines by the kind of block they tend to make; documents mix a few blocks of these kinds, each
+# line drawn from its kind's pool or, now and then, from any pool.
+_POOLS = {
+    "paragraph": [
+        "Plain text",
+        "2024 was a year",
+        "3 apples",
+        "<div>tag</div>",
+        "<br>",
+        "*em* start",
+        "**bold**",
+        "a | b",
+        "#tag",
+        "2. no list",
+        "1.5 litres",
+        "    indented lazy",
+        "\tlazy",
+    ],
+    "heading": ["# Title", "### Sub", "Setext", "===", "---", "***", "* * *", "___"],
+    "quote": [
+        "> quoted",
+        ">",
+        "> - item",
+        ">   more",
+        "> > nested",
+        "lazy line",
+        "> ```",
+        "> 1. one",
+        "  > indented",
+        "    > code?",
+    ],
+    "bullet": [
+        "- item",
+        "* star",
+        "+ plus",
+        "  continued",
+        "  - nested",
+        "    - deeper",
+        "      code",
+        "",
+        "lazy",
+        "-",
+        "- [ ] task",
+        "  1. nested",
+        "-\tTab",
+        " - one space",
+        "- - -",
+    ],
+    "ordered": [
+        "1. one",
+        "2. two",
+        "10. ten",
+        "   continued",
+        "    more",
+        "   - nested",
+        "1) paren",
+        "",
+        "7.",
+        "12) x",
+    ],
+    "code": ["    code", "\tcode", "", "      deeper", "  not code"],
+    "fence": ["```py", "```", "~~~", "````", "x = 1", "# comment", "- no list", "", "  ```"],
+    "table": [
+        "| a | b |",
+        "|---|:-:|",
+        "| 1 | 2 |",
+        "3 | 4",
+        "no pipe",
+        "1. list",
+        "",
+        "> q",
+        "- x",
+    ],
+}
+_ANY_LINE = sorted({line for pool in _POOLS.values() for line in pool})
+
+
+@st.composite
+def _documents(draw: st.DrawFn) -> str:
+    lines: list[str] = []
+    for _ in range(draw(st.integers(1, 5))):
+        pool = _POOLS[draw(st.sampled_from(sorted(_POOLS)))]
+        for _ in range(draw(st.integers(1, 8))):
+            lines.append(draw(st.sampled_from(_ANY_LINE if draw(st.integers(0, 9)) == 0 else pool)))
+        lines += [""] * draw(st.integers(0, 2))
+    newline = draw(st.sampled_from(["\n", "\n", "\n", "\r\n"]))
+    return newline.join(lines) + draw(st.sampled_from([newline, ""]))
+
+
+@settings(
+    max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(text=_documents(), data=st.data())
+def test_streamed_html_equals_whole_render(text: str, data: st.DataObject) -> None:
+    split = data.draw(st.sampled_from(["lines", "chunks", "chars"]))
+    if split == "lines":
+        sizes = [len(line) for line in text.splitlines(keepends=True)] or [0]
+    elif split == "chunks":
+        sizes = data.draw(st.lists(st.integers(0, 12), min_size=len(text) // 4 + 1))
+        sizes.append(len(text))  # whatever is left
+    else:
+        sizes = [1] * len(text)
+    _check(text, sizes)  # same HTML, n increasing, no finished block left waiting

@@ -12,29 +12,30 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from pydantic_ai.agent import AbstractAgent
 
-from . import __version__, errors
-from .accounts import Accounts
-from .agents import load_agent, model_label, model_notice
+from . import __version__
+from .accounts.passwords import Passwords
+from .accounts.ratelimit import LoginLimits
+from .accounts.store import Accounts
+from .agents.loading import close_agent, load_agent, model_label, model_notice
+from .chat.store import Store
+from .db.clock import now
 from .db.engine import create_engine
 from .db.migrate import upgrade
-from .deps import current_owner
-from .guards import RequestGuard
-from .headers import SecurityHeaders
-from .limits import BodySizeLimit
-from .ratelimit import LOGIN_WINDOW_SECONDS, SlidingWindow
-from .routes import auth, conversations, messages, pages, runs, tokens
-from .runs import Runs
+from .runs.service import Runs
 from .settings import Settings
-from .store import Store, now
+from .web import errors
+from .web.deps import Services, current_owner
+from .web.routes import apidocs, auth, conversations, messages, pages, runs, tokens
+from .web.security import BodySizeLimit, RequestGuard, SecurityHeaders
 
 
 def create_app(settings: Settings, agent: AbstractAgent[Any, Any] | None = None) -> FastAPI:
     """Build Parley. `agent` overrides the one the settings name (tests pass their own)."""
     chosen = agent if agent is not None else load_agent(settings)
-    label = model_label(chosen)
+    services = Services(settings, model=model_label(chosen), model_notice=model_notice(chosen))
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(
             settings.database_url,
             pool_size=settings.database_pool_size,
@@ -42,10 +43,15 @@ def create_app(settings: Settings, agent: AbstractAgent[Any, Any] | None = None)
             pool_timeout=settings.database_pool_timeout,
         )
         await upgrade(engine)
-        store = Store(engine)
-        app.state.accounts = Accounts(engine)
-        app.state.store = store
-        app.state.runs = runs_ = Runs(store, chosen, label, settings)
+        passwords = Passwords(
+            time_cost=settings.password_time_cost, memory_cost=settings.password_memory_kib
+        )
+        services.store = store = Store(engine)
+        services.accounts = Accounts(engine, passwords)
+        services.login_limits = LoginLimits(
+            engine, settings.login_attempts, settings.login_attempts_per_address
+        )
+        services.runs = runs_ = Runs(store, chosen, services.model, settings)
         if engine.dialect.name == "sqlite":
             # One process per SQLite file: whatever is still running was left by a dead one.
             await runs_.run_store.interrupt()
@@ -60,15 +66,15 @@ def create_app(settings: Settings, agent: AbstractAgent[Any, Any] | None = None)
             reaper.cancel()
             await runs_.shutdown()
             await engine.dispose()
+            passwords.close()
+            if agent is None:
+                close_agent(chosen)
 
-    app = FastAPI(title="Parley", version=__version__, lifespan=lifespan)
-    app.state.settings = settings
-    app.state.model = label
-    app.state.model_notice = model_notice(chosen)
-    app.state.login_limits = (
-        SlidingWindow(settings.login_attempts, LOGIN_WINDOW_SECONDS),
-        SlidingWindow(settings.login_attempts_per_address, LOGIN_WINDOW_SECONDS),
+    # FastAPI's own docs page loads its scripts from a CDN: Parley serves its own (apidocs).
+    app = FastAPI(
+        title="Parley", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
     )
+    app.state.services = services
     errors.install(app)
 
     api = APIRouter(prefix="/api", dependencies=[Depends(current_owner)])
@@ -81,7 +87,9 @@ def create_app(settings: Settings, agent: AbstractAgent[Any, Any] | None = None)
     # Logging in is the one thing that cannot need a user already.
     app.include_router(auth.router, prefix="/api")
     app.include_router(pages.pages)
+    app.include_router(apidocs.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
+    app.mount("/docs/assets", StaticFiles(directory=apidocs.SWAGGER_UI), name="apidocs")
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestGuard, settings=settings)

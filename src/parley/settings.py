@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     max_runs_per_user: int = Field(
         default=4, gt=0, description="Replies one user may have generating at once (429 beyond)."
     )
+    password_time_cost: int = Field(
+        default=3, ge=1, description="argon2id passes per password hash (argon2-cffi default)."
+    )
+    password_memory_kib: int = Field(
+        default=65536, ge=32, description="argon2id memory per password hash, in KiB."
+    )
     host: str = Field(default="127.0.0.1", description="Address to listen on.")
     port: int = Field(default=8000, description="Port to listen on.")
     max_prompt_chars: int = Field(

@@ -1,12 +1,27 @@
-"""The async engine, with the SQLite settings Parley relies on."""
+"""The async engine, with the SQLite settings Parley relies on, and write transactions.
+
+Every write goes through `write(engine)`. On SQLite (one process per file) it takes the
+process's one write lock first: SQLite runs one writer at a time anyway, and its own busy
+handler retries with growing sleeps, so under a burst some writers wait many times longer than
+others. An asyncio lock queues them first come, first served instead, and makes a check and
+the write that depends on it (one reply per conversation, replies per user) atomic. On
+PostgreSQL, rules that must hold across processes take `lock_key` inside the transaction.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+import sqlalchemy as sa
+from sqlalchemy import Engine, event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+_WRITE_LOCKS: WeakKeyDictionary[Engine, asyncio.Lock] = WeakKeyDictionary()
 
 
 def create_engine(
@@ -36,3 +51,29 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+@asynccontextmanager
+async def write(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A write transaction: committed at the end of the block, rolled back on an exception."""
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as conn:
+            yield conn
+        return
+    lock = _WRITE_LOCKS.get(engine.sync_engine)
+    if lock is None:
+        lock = _WRITE_LOCKS[engine.sync_engine] = asyncio.Lock()
+    async with lock, engine.begin() as conn:
+        yield conn
+
+
+async def lock_key(conn: AsyncConnection, key: str) -> None:
+    """Serialize the transactions that name `key` until they end, across processes.
+
+    PostgreSQL: a transaction-scoped advisory lock on the key's hash. SQLite: nothing to do,
+    `write` already runs one write transaction at a time.
+    """
+    if conn.dialect.name == "postgresql":
+        await conn.execute(
+            sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(key, 0)))
+        )

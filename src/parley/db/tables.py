@@ -63,6 +63,9 @@ messages = sa.Table(
     sa.Column("updated_at", TIME, nullable=False),
     sa.Index(None, "conversation_id", "seq"),
     sa.Index(None, "status"),
+    # Deleting a message looks up its children (the ON DELETE CASCADE): without this index,
+    # one scan of the table per message deleted.
+    sa.Index(None, "parent_id"),
 )
 
 users = sa.Table(
@@ -116,6 +119,8 @@ runs = sa.Table(
     sa.Column("heartbeat_at", TIME, nullable=False),
     sa.Column("created_at", TIME, nullable=False),
     sa.Index(None, "status", "heartbeat_at"),
+    sa.Index(None, "conversation_id", "status"),
+    sa.Index(None, "owner_id", "status"),
 )
 
 # Written in batches (at each checkpoint and at the end), never per token.
@@ -126,4 +131,16 @@ run_events = sa.Table(
     sa.Column("seq", sa.Integer, primary_key=True),
     sa.Column("name", sa.String(16), nullable=False),
     sa.Column("data", sa.Text, nullable=False),
+)
+
+# One row per login attempt that counts against a limit, written before the password is
+# checked, so a burst of attempts cannot all pass the limit before any is recorded. `key` is
+# "account:<name>" or "address:<ip>"; rows older than the window are pruned.
+login_attempts = sa.Table(
+    "login_attempts",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("key", sa.String(300), nullable=False),
+    sa.Column("at", TIME, nullable=False),
+    sa.Index(None, "key", "at"),
 )

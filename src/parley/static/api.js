@@ -22,7 +22,7 @@ import { SseParser } from './sse.js';
  */
 
 /**
- * @typedef {{type: 'text', text: string, html: string | null}
+ * @typedef {{type: 'text', html: string | null}
  *   | {type: 'thinking', text: string}
  *   | {type: 'tool_call', tool_call_id: string, tool_name: string, args: string}
  *   | {type: 'tool_result', tool_call_id: string, tool_name: string, content: string}

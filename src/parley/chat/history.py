@@ -1,0 +1,80 @@
+"""The model history of a branch: Pydantic AI's messages, read in one validation pass and cached.
+
+Each message row keeps Pydantic AI's own JSON for its turn; a branch's history is those arrays
+concatenated. The last history read or written per conversation is kept, keyed by its leaf: the
+next turn's history is the previous one plus that turn's messages, so a long conversation is not
+read and validated again on every turn. A leaf that moved (in another process, or a new branch)
+misses the cache and reads the database.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from pydantic_ai.messages import ModelMessage, ModelMessagesTypeAdapter
+from pydantic_core import PydanticSerializationError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..db.tables import messages
+from .text import clean_json
+
+
+def dump_messages(model_messages: Sequence[ModelMessage]) -> str:
+    return ModelMessagesTypeAdapter.dump_json(list(model_messages)).decode()
+
+
+def dump_clean(model_messages: Sequence[ModelMessage]) -> tuple[str, list[ModelMessage]]:
+    """Pydantic AI's JSON for `model_messages`, and the messages that JSON loads back as.
+
+    What a provider or a tool sent may hold text that cannot be stored (a lone surrogate
+    cannot be encoded as UTF-8): such strings are cleaned (chat.text.clean_text) rather than
+    losing the whole reply.
+    """
+    try:
+        return dump_messages(model_messages), list(model_messages)
+    except (ValueError, PydanticSerializationError):
+        data = clean_json(ModelMessagesTypeAdapter.dump_python(list(model_messages), mode="json"))
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        return text, ModelMessagesTypeAdapter.validate_json(text)
+
+
+async def read_history(conn: AsyncConnection, path: list[str]) -> list[ModelMessage]:
+    """The model messages of the message ids in `path` (root first), validated in one pass."""
+    if not path:
+        return []
+    rows = await conn.execute(
+        sa.select(messages.c.id, messages.c.model_messages).where(messages.c.id.in_(path))
+    )
+    stored = {row[0]: row[1] for row in rows}
+    # One validation pass over the whole branch: join the stored JSON arrays into one.
+    chunks = [stored[i].strip()[1:-1] for i in path if stored.get(i, "[]").strip() != "[]"]
+    return ModelMessagesTypeAdapter.validate_json("[" + ",".join(chunks) + "]")
+
+
+class HistoryCache:
+    """The last branch history per conversation, keyed by its leaf; least recently used out."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._entries: OrderedDict[str, tuple[str, list[ModelMessage]]] = OrderedDict()
+        self._size = size
+
+    def get(self, conversation_id: str, leaf_id: str | None) -> list[ModelMessage] | None:
+        if leaf_id is None:
+            return []
+        entry = self._entries.get(conversation_id)
+        if entry is None or entry[0] != leaf_id:
+            return None
+        self._entries.move_to_end(conversation_id)
+        return list(entry[1])
+
+    def put(self, conversation_id: str, leaf_id: str, history: list[ModelMessage]) -> None:
+        self._entries[conversation_id] = (leaf_id, history)
+        self._entries.move_to_end(conversation_id)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+    def forget(self, conversation_id: str) -> None:
+        self._entries.pop(conversation_id, None)

@@ -1,0 +1,80 @@
+"""Conversations, messages and their parts: what the store returns and the API shows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+Status = Literal["complete", "generating", "stopped", "error", "interrupted"]
+
+
+class TextPart(BaseModel):
+    type: Literal["text"] = "text"
+    text: str
+    html: str | None = None
+
+
+class ThinkingPart(BaseModel):
+    type: Literal["thinking"] = "thinking"
+    text: str
+
+
+class ToolCallPart(BaseModel):
+    type: Literal["tool_call"] = "tool_call"
+    tool_call_id: str
+    tool_name: str
+    args: str
+
+
+class ToolResultPart(BaseModel):
+    type: Literal["tool_result"] = "tool_result"
+    tool_call_id: str
+    tool_name: str
+    content: str
+
+
+Part = Annotated[
+    TextPart | ThinkingPart | ToolCallPart | ToolResultPart, Field(discriminator="type")
+]
+
+
+class Usage(BaseModel):
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class Message(BaseModel):
+    id: str
+    conversation_id: str
+    parent_id: str | None
+    role: Literal["user", "assistant"]
+    text: str
+    parts: list[Part]
+    status: Status
+    error: str | None = None
+    model: str | None = None
+    usage: Usage | None = None
+    run_id: str | None = None
+    created_at: datetime
+
+    def wire(self) -> dict[str, Any]:
+        """The message as the API sends it: its text once.
+
+        `text` is the message's source (the prompt; the reply's markdown); a text part sends
+        only its rendered HTML (null for the user's plain text), not that source again.
+        """
+        data = self.model_dump(mode="json")
+        for part in data["parts"]:
+            if part["type"] == "text":
+                del part["text"]
+        return data
+
+
+class Conversation(BaseModel):
+    id: str
+    title: str
+    created_at: datetime
+    updated_at: datetime
+    active_run_id: str | None = None

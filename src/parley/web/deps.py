@@ -1,0 +1,96 @@
+"""FastAPI dependencies: what a route may ask for, as `Annotated` aliases.
+
+Routes get Parley's services through one typed object, `Services`, built by `create_app` and
+filled in by its lifespan; nothing else reads `app.state`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from ..accounts.ratelimit import LoginLimits
+from ..accounts.store import Accounts, User
+from ..chat.store import Store
+from ..runs.service import Runs
+from ..settings import Settings
+from .identity import authenticate
+
+LOCAL_OWNER = "local"
+
+
+@dataclass
+class Services:
+    """Everything a request may use; the database-backed ones exist once the app has started."""
+
+    settings: Settings
+    model: str
+    model_notice: str | None
+    store: Store | None = None
+    runs: Runs | None = None
+    accounts: Accounts | None = None
+    login_limits: LoginLimits | None = None
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+def _store(s: ServicesDep) -> Store:
+    assert s.store is not None, "the app has not started"
+    return s.store
+
+
+def _runs(s: ServicesDep) -> Runs:
+    assert s.runs is not None, "the app has not started"
+    return s.runs
+
+
+def _settings(s: ServicesDep) -> Settings:
+    return s.settings
+
+
+def _accounts(s: ServicesDep) -> Accounts:
+    assert s.accounts is not None, "the app has not started"
+    return s.accounts
+
+
+def _login_limits(s: ServicesDep) -> LoginLimits:
+    assert s.login_limits is not None, "the app has not started"
+    return s.login_limits
+
+
+async def current_user(request: Request, s: ServicesDep) -> User | None:
+    """The logged-in user of accounts mode (None if nobody is), decided once per request."""
+    if s.settings.auth == "local":
+        return None
+    assert s.accounts is not None, "the app has not started"
+    return await authenticate(request, s.settings, s.accounts)
+
+
+async def current_owner(s: ServicesDep, user: Annotated[User | None, Depends(current_user)]) -> str:
+    """Whose data this request may see: every /api route but login depends on it.
+
+    Local mode has a single implicit owner (and listens on loopback only); accounts mode
+    needs a logged-in user, and every store query is scoped by that user's id.
+    """
+    if s.settings.auth == "local":
+        return LOCAL_OWNER
+    if user is None:
+        raise HTTPException(401, "Log in first.")
+    return user.id
+
+
+StoreDep = Annotated[Store, Depends(_store)]
+RunsDep = Annotated[Runs, Depends(_runs)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+Owner = Annotated[str, Depends(current_owner)]
+AccountsDep = Annotated[Accounts, Depends(_accounts)]
+LoginLimitsDep = Annotated[LoginLimits, Depends(_login_limits)]
+UserDep = Annotated[User | None, Depends(current_user)]

@@ -1,0 +1,95 @@
+"""/api/conversations: create, list, get, rename, delete."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+
+from ...chat.export import to_markdown
+from ...chat.models import Conversation
+from ..deps import Owner, RunsDep, StoreDep
+from ..schemas import ConversationCreate, ConversationUpdate, Page
+
+router = APIRouter(prefix="/conversations", tags=["conversations"])
+
+NOT_FOUND = "No such conversation."
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_conversation(
+    body: ConversationCreate, owner: Owner, store: StoreDep
+) -> Conversation:
+    return await store.create_conversation(owner, body.title)
+
+
+@router.get("")
+async def list_conversations(
+    owner: Owner,
+    store: StoreDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page[Conversation]:
+    items, next_cursor = await store.list_conversations(owner, limit, cursor)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get("/{conversation_id}")
+async def get_conversation(conversation_id: str, owner: Owner, store: StoreDep) -> Conversation:
+    conversation = await store.get_conversation(owner, conversation_id)
+    if conversation is None:
+        raise HTTPException(404, NOT_FOUND)
+    return conversation
+
+
+@router.patch("/{conversation_id}")
+async def rename_conversation(
+    conversation_id: str, body: ConversationUpdate, owner: Owner, store: StoreDep
+) -> Conversation:
+    conversation = await store.rename_conversation(owner, conversation_id, body.title)
+    if conversation is None:
+        raise HTTPException(404, NOT_FOUND)
+    return conversation
+
+
+@router.delete("/{conversation_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_conversation(conversation_id: str, owner: Owner, runs: RunsDep) -> Response:
+    if not await runs.delete_conversation(owner, conversation_id):
+        raise HTTPException(404, NOT_FOUND)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/{conversation_id}/export",
+    responses={200: {"content": {"application/json": {}, "text/markdown": {}}}},
+)
+async def export_conversation(
+    conversation_id: str,
+    owner: Owner,
+    store: StoreDep,
+    format: Literal["json", "markdown"] = "json",
+) -> Response:
+    exported = await store.export(owner, conversation_id)
+    if exported is None:
+        raise HTTPException(404, NOT_FOUND)
+    conversation, items = exported
+    stem = f"parley-{conversation.id}"
+    if format == "markdown":
+        return Response(
+            to_markdown(conversation, [m for m, _ in items]),
+            media_type="text/markdown; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{stem}.md"'},
+        )
+    document = {
+        "conversation": conversation.model_dump(mode="json"),
+        "messages": [
+            m.model_dump(mode="json") | {"model_messages": model_messages}
+            for m, model_messages in items
+        ],
+    }
+    return Response(
+        json.dumps(document, ensure_ascii=False, indent=2),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{stem}.json"'},
+    )

@@ -1,0 +1,299 @@
+"""Failed-login limits under real concurrency (one `parley serve` process, and two on one
+PostgreSQL), what a successful login does to them, password checks off the event loop, and the
+client address a trusted proxy forwards."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+
+from parley.accounts.passwords import Passwords
+from parley.accounts.store import Accounts
+from parley.web.security import client_address
+
+from ..support.models import Echo
+from ..support.processes import ROOT, START_TIMEOUT, Server
+
+PASSWORD = "correct horse battery"
+WRONG = "not the password"
+
+
+@dataclass
+class Answer:
+    status: int
+    detail: Any
+    retry_after: str | None
+
+
+# -- Real processes ----------------------------------------------------------------------------
+
+
+def _wait_until_answering(server: Server) -> None:
+    """Server.wait_ready for accounts mode, where /api/info (what it polls) answers 401."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            pytest.fail(f"parley serve exited with {server.process.returncode}:\n{server.output()}")
+        try:
+            if httpx.get(f"{server.url}/api/auth/me", timeout=1.0, trust_env=False).is_success:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    pytest.fail(f"parley serve did not answer within {START_TIMEOUT} s:\n{server.output()}")
+
+
+@pytest.fixture
+def serve_accounts(
+    serve: Callable[..., Server], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Server]:
+    """`serve` in accounts mode, with PARLEY_LOGIN_ATTEMPTS=5 and an address limit far above
+    what the tests reach (every request comes from 127.0.0.1)."""
+    monkeypatch.setattr(Server, "wait_ready", _wait_until_answering)
+
+    def start() -> Server:
+        return serve(
+            env={
+                "PARLEY_AUTH": "accounts",
+                "PARLEY_LOGIN_ATTEMPTS": "5",
+                "PARLEY_LOGIN_ATTEMPTS_PER_ADDRESS": "1000",
+            }
+        )
+
+    return start
+
+
+def _add_user(database_url: str, tmp_path: Path, name: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "parley", "users", "--database-url", database_url]
+        + ["add", name, "--password-stdin"],
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(tmp_path),
+            "PYTHONPATH": str(ROOT),
+            "PARLEY_PASSWORD_TIME_COST": "1",
+            "PARLEY_PASSWORD_MEMORY_KIB": "32",
+        },
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def _login(client: httpx.Client, name: str, password: str) -> Answer:
+    response = client.post("/api/auth/login", json={"name": name, "password": password})
+    return Answer(response.status_code, response.json(), response.headers.get("retry-after"))
+
+
+def _logins_at_once(servers: list[Server], count: int, password: str = WRONG) -> list[Answer]:
+    """`count` logins as alice, spread round robin over `servers`, each from its own thread and
+    connection, released together."""
+    barrier = threading.Barrier(count)
+
+    def one(i: int) -> Answer:
+        with servers[i % len(servers)].client() as client:
+            client.get("/api/auth/me")  # connect now
+            barrier.wait(timeout=60)
+            return _login(client, "alice", password)
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def _check_limited(answers: list[Answer]) -> None:
+    statuses = sorted(a.status for a in answers)
+    assert statuses == [401] * 5 + [429] * 25, [(a.status, a.detail) for a in answers]
+    for answer in answers:
+        if answer.status == 401:
+            assert answer.detail == {"detail": "Wrong name or password."}
+        else:
+            assert answer.retry_after is not None and int(answer.retry_after) > 0
+            assert "Try again in" in answer.detail["detail"]
+
+
+@pytest.mark.slow
+def test_a_burst_of_wrong_logins_gets_exactly_the_allowed_password_checks(
+    database_url: str, serve_accounts: Callable[..., Server], tmp_path: Path
+) -> None:
+    server = serve_accounts()
+    _add_user(database_url, tmp_path, "alice")
+    _check_limited(_logins_at_once([server], 30))
+    with server.client() as client:
+        # The account waits now, even with the right password.
+        assert _login(client, "alice", PASSWORD).status == 429
+
+
+@pytest.mark.slow
+def test_the_login_limit_holds_across_processes(
+    database_url: str, serve_accounts: Callable[..., Server], tmp_path: Path
+) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite serves one process")
+    a, b = serve_accounts(), serve_accounts()
+    _add_user(database_url, tmp_path, "alice")
+    _check_limited(_logins_at_once([a, b], 30))
+    for server in (a, b):
+        with server.client() as client:
+            assert _login(client, "alice", PASSWORD).status == 429
+
+
+# -- In process --------------------------------------------------------------------------------
+
+
+def _with_user(client: TestClient, name: str = "alice") -> Accounts:
+    accounts: Accounts = client.app.state.services.accounts  # type: ignore[attr-defined]
+    client.portal.call(accounts.add_user, name, PASSWORD)  # type: ignore[union-attr]
+    return accounts
+
+
+def _status(
+    client: TestClient, name: str, password: str, headers: list[tuple[str, str]] | None = None
+) -> int:
+    response = client.post(
+        "/api/auth/login", json={"name": name, "password": password}, headers=headers
+    )
+    client.cookies.clear()
+    status: int = response.status_code
+    return status
+
+
+def test_a_successful_login_does_not_count_and_clears_the_accounts_failures(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(
+        Echo().agent(), auth="accounts", login_attempts=5, login_attempts_per_address=100
+    )
+    _with_user(client)
+    for _ in range(4):
+        assert _status(client, "alice", WRONG) == 401
+    assert _status(client, "alice", PASSWORD) == 200
+    # Five more wrong ones are allowed: the four before the success are forgotten.
+    for _ in range(5):
+        assert _status(client, "alice", WRONG) == 401
+    assert _status(client, "alice", WRONG) == 429
+    assert _status(client, "alice", PASSWORD) == 429
+
+
+def test_successful_logins_do_not_count_against_the_address(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(
+        Echo().agent(), auth="accounts", login_attempts=100, login_attempts_per_address=2
+    )
+    _with_user(client)
+    for _ in range(5):
+        assert _status(client, "alice", PASSWORD) == 200
+    # The address still has both of its failures to spend.
+    assert _status(client, "alice", WRONG) == 401
+    assert _status(client, "nobody", WRONG) == 401
+    assert _status(client, "alice", WRONG) == 429
+
+
+class RecordingHasher:
+    """A PasswordHasher that records the thread each hash runs in."""
+
+    def __init__(self, inner: PasswordHasher, threads: list[int]) -> None:
+        self.inner = inner
+        self.threads = threads
+
+    def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+        self.threads.append(threading.get_ident())
+        return self.inner.hash(password, salt=salt)
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+        return self.inner.verify(hash, password)
+
+
+def test_passwords_are_hashed_and_checked_off_the_event_loop(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(Echo().agent(), auth="accounts")
+    accounts: Accounts = client.app.state.services.accounts  # type: ignore[attr-defined]
+    passwords: Passwords = accounts.passwords
+    checks: list[int] = []
+    hashes: list[int] = []
+    check = passwords._check
+
+    def recorded_check(stored: str, password: str) -> bool:
+        checks.append(threading.get_ident())
+        return check(stored, password)
+
+    passwords._check = recorded_check  # type: ignore[method-assign]
+    passwords._hasher = RecordingHasher(passwords._hasher, hashes)  # type: ignore[assignment]
+
+    async def loop_thread() -> int:
+        return threading.get_ident()
+
+    event_loop = client.portal.call(loop_thread)  # type: ignore[union-attr]
+
+    _with_user(client)  # hashes a password
+    assert _status(client, "alice", WRONG) == 401
+    assert _status(client, "alice", PASSWORD) == 200
+    assert _status(client, "nobody", WRONG) == 401  # checked against a dummy hash, made first
+    assert len(checks) == 3
+    assert len(hashes) == 2
+    assert event_loop not in checks + hashes
+
+
+# -- The client address behind a trusted proxy -------------------------------------------------
+
+
+def test_failed_logins_count_against_the_address_the_proxy_saw(
+    make_client: Callable[..., TestClient],
+) -> None:
+    # TestClient's connections come from "testclient": the trusted proxy here.
+    client = make_client(
+        Echo().agent(),
+        auth="accounts",
+        trusted_proxies=["testclient"],
+        login_attempts=100,
+        login_attempts_per_address=2,
+    )
+    _with_user(client)
+
+    def forwarded(claimed: str, seen: str) -> list[tuple[str, str]]:
+        # The client wrote the first line; the proxy added the address it saw as a second.
+        return [("x-forwarded-for", claimed), ("x-forwarded-for", seen)]
+
+    assert _status(client, "alice", WRONG, forwarded("6.6.6.1", "1.2.3.4")) == 401
+    assert _status(client, "alice", WRONG, forwarded("6.6.6.2", "1.2.3.4")) == 401
+    assert _status(client, "alice", WRONG, forwarded("6.6.6.3", "1.2.3.4")) == 429
+    # Another client of the proxy has its own count, whatever it claims to be.
+    assert _status(client, "alice", WRONG, forwarded("1.2.3.4", "5.6.7.8")) == 401
+    # And a client claiming to be someone else, on one line, is still itself.
+    assert _status(client, "alice", WRONG, [("x-forwarded-for", "6.6.6.4, 1.2.3.4")]) == 429
+
+
+def test_the_client_address_is_the_right_most_untrusted_hop() -> None:
+    proxies = frozenset({"10.0.0.1", "10.0.0.2"})
+    assert client_address(["1.2.3.4"], proxies) == "1.2.3.4"
+    # What the client wrote (on the left, or on an earlier line) is not believed.
+    assert client_address(["6.6.6.6, 1.2.3.4"], proxies) == "1.2.3.4"
+    assert client_address(["6.6.6.6", "1.2.3.4"], proxies) == "1.2.3.4"
+    assert client_address(["6.6.6.6, 7.7.7.7", "1.2.3.4"], proxies) == "1.2.3.4"
+    # Our own proxies are skipped, on any line.
+    assert client_address(["6.6.6.6, 1.2.3.4, 10.0.0.2"], proxies) == "1.2.3.4"
+    assert client_address(["6.6.6.6", "1.2.3.4", "10.0.0.2, 10.0.0.1"], proxies) == "1.2.3.4"
+    assert client_address(["6.6.6.6, 1.2.3.4", "10.0.0.1"], proxies) == "1.2.3.4"
+    # Spaces and empty hops do not count.
+    assert client_address([" 6.6.6.6 ,  1.2.3.4 , ,", ""], proxies) == "1.2.3.4"
+    # Nothing but our proxies, or nothing at all: no address.
+    assert client_address(["10.0.0.1", "10.0.0.2, 10.0.0.1"], proxies) is None
+    assert client_address([], proxies) is None
+    assert client_address([""], proxies) is None

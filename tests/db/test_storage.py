@@ -1,0 +1,167 @@
+"""The store on a real SQLite file and PostgreSQL: migrations, odd message shapes, cascades."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from pydantic_ai.messages import (
+    ModelRequest,
+    ModelResponse,
+    TextPart,
+    ThinkingPart,
+    ToolCallPart,
+    ToolReturnPart,
+    UserPromptPart,
+)
+
+from parley.chat.store import Store
+from parley.db.migrate import upgrade
+from parley.db.tables import metadata
+from parley.runs.store import RunStore
+
+from ..support.databases import engine_on, sqlite_url
+
+
+def test_an_empty_database_migrates_to_the_schema_of_the_tables(database_url: str) -> None:
+    async def check() -> None:
+        async with engine_on(database_url) as engine:
+            await upgrade(engine)
+            await upgrade(engine)  # idempotent
+            async with engine.connect() as conn:
+                diff = await conn.run_sync(
+                    lambda c: compare_metadata(MigrationContext.configure(c), metadata)
+                )
+                tables = set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
+                sqlite = engine.dialect.name == "sqlite"
+                mode = await conn.scalar(sa.text("PRAGMA journal_mode")) if sqlite else None
+        assert diff == []
+        if sqlite:
+            assert mode == "wal"
+        assert {"conversations", "messages", "alembic_version"} <= tables
+
+    asyncio.run(check())
+
+
+def test_parley_migrate_creates_the_database(database_url: str, tmp_path: Path) -> None:
+    db = tmp_path / "sub" / "cli.db"
+    if database_url.startswith("sqlite"):
+        database_url = sqlite_url(db)  # a file in a directory that does not exist yet
+    result = subprocess.run(
+        [sys.executable, "-m", "parley", "migrate", "--database-url", database_url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    if database_url.startswith("sqlite"):
+        assert db.exists()
+
+    async def tables() -> set[str]:
+        async with engine_on(database_url) as engine, engine.connect() as conn:
+            return set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
+
+    assert set(metadata.tables) | {"alembic_version"} <= asyncio.run(tables())
+
+
+def test_every_message_shape_loads_back_as_history(database_url: str) -> None:
+    odd_turn = [
+        ModelResponse(
+            parts=[
+                ThinkingPart(content="hmm"),
+                TextPart(content="Let me look."),
+                ToolCallPart(tool_name="lookup", args={"q": "x"}, tool_call_id="c1"),
+            ]
+        ),
+        ModelRequest(
+            parts=[
+                ToolReturnPart(
+                    tool_name="lookup", content="bad args", tool_call_id="c1", outcome="retried"
+                )
+            ]
+        ),
+        ModelResponse(
+            parts=[ToolCallPart(tool_name="lookup", args='{"q": "y"}', tool_call_id="c2")]
+        ),
+        ModelRequest(
+            parts=[ToolReturnPart(tool_name="lookup", content={"a": 1}, tool_call_id="c2")]
+        ),
+        ModelResponse(parts=[TextPart(content="Found it.")]),
+    ]
+
+    async def check() -> None:
+        async with engine_on(database_url) as engine:
+            await upgrade(engine)
+            store = Store(engine)
+            conv = await store.create_conversation("me")
+            request = ModelRequest(parts=[UserPromptPart("find x")])
+            turn = await store.start_turn("me", conv.id, "find x", [request], "run1", "m")
+            assert turn is not None
+            await store.finish_turn(
+                turn,
+                user_request=None,
+                response_messages=odd_turn,
+                parts=[],
+                status="complete",
+                error=None,
+                usage=None,
+            )
+            page = await store.list_messages("me", conv.id, 10)
+            assert page is not None and len(page[0]) == 2
+            second = await store.start_turn("me", conv.id, "more", [request], "run2", "m")
+            assert second is not None
+            assert [type(m) for m in second.history] == [ModelRequest, *[type(m) for m in odd_turn]]
+            assert second.history[1:] == odd_turn
+            # Another owner sees nothing, and deleting cascades.
+            assert await store.get_conversation("someone else", conv.id) is None
+            assert await store.list_messages("someone else", conv.id, 10) is None
+            assert await store.delete_conversation("me", conv.id)
+            async with engine.connect() as conn:
+                left = await conn.scalar(sa.text("SELECT count(*) FROM messages"))
+        assert left == 0
+
+    asyncio.run(check())
+
+
+def test_replies_left_generating_are_marked_interrupted(database_url: str) -> None:
+    async def check() -> None:
+        async with engine_on(database_url) as engine:
+            await upgrade(engine)
+            store = Store(engine)
+            conv = await store.create_conversation("me")
+            request = ModelRequest(parts=[UserPromptPart("hi")])
+            turn = await store.start_turn("me", conv.id, "hi", [request], "run1", "m")
+            assert turn is not None
+            assert await RunStore(engine).interrupt() == 1
+            page = await store.list_messages("me", conv.id, 10)
+        assert page is not None
+        assert [m.status for m in page[0]] == ["complete", "interrupted"]
+
+    asyncio.run(check())
+
+
+def test_a_missing_model_file_is_a_one_line_error(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "parley", "serve", "--model", f"local:{tmp_path}/nope.gguf"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "no model file at" in result.stderr
+
+
+def test_version_flag() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "parley", "--version"], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.startswith("parley 0.1.0")

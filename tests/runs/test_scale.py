@@ -1,0 +1,280 @@
+"""Several Parley processes on one PostgreSQL: reattach, stop and crashes across processes,
+and `parley db copy` from SQLite into PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
+
+from ..support.agents_for_cli import slow_reply
+from ..support.client import Frame, new_conversation, parse_sse, send
+from ..support.models import Echo
+from ..support.processes import ROOT, Server
+
+pytestmark = pytest.mark.slow
+
+POSTGRES = os.environ.get("PARLEY_TEST_POSTGRES_URL")
+needs_postgres = pytest.mark.skipif(
+    not POSTGRES, reason="PostgreSQL tests need PARLEY_TEST_POSTGRES_URL (CI sets it)"
+)
+
+
+def _in_thread(coroutine: Any) -> Any:
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    assert POSTGRES is not None
+    url = make_url(POSTGRES)
+    name = f"parley_scale_{secrets.token_hex(4)}"
+    server = dict(host=url.host, port=url.port, user=url.username, database=url.database)
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(**server)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    _in_thread(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        _in_thread(admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def start(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    started: list[Server] = []
+
+    def run(database_url: str, **env: str) -> Server:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        log = tmp_path / f"serve-{port}.log"
+        environment = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(tmp_path),
+            "PYTHONPATH": str(ROOT),
+            "PARLEY_CHECKPOINT_INTERVAL": "0.2",
+            "PARLEY_RUN_STALE_AFTER": "1",
+            **env,
+        }
+        command = [sys.executable, "-m", "parley", "serve", "--port", str(port)]
+        command += [
+            "--database-url",
+            database_url,
+            "--agent",
+            "tests.support.agents_for_cli:slow_agent",
+        ]
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                command, cwd=ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT
+            )
+        server = Server(f"http://127.0.0.1:{port}", process, log)
+        started.append(server)
+        server.wait_ready()
+        return server
+
+    yield run
+    for server in started:
+        server.stop()
+
+
+def _start_reply(client: httpx.Client, cid: str, prompt: str, words: int) -> tuple[str, str]:
+    """Send `prompt` and hang up after `words` words; returns the run id and the text so far."""
+    run_id = ""
+    event = ""
+    text = ""
+    url = f"/api/conversations/{cid}/messages"
+    with client.stream("POST", url, json={"prompt": prompt}) as response:
+        for line in response.iter_lines():
+            if line.startswith("event:"):
+                event = line.removeprefix("event:").strip()
+            elif line.startswith("data:") and event == "start":
+                run_id = json.loads(line.removeprefix("data:"))["run_id"]
+            elif line.startswith("data:") and event == "text":
+                text += json.loads(line.removeprefix("data:"))["d"]
+                if text.count(" ") >= words:
+                    break
+    return run_id, text
+
+
+def _events(client: httpx.Client, run_id: str, after: int = -1) -> list[Frame]:
+    with client.stream(
+        "GET", f"/api/runs/{run_id}/events", headers={"Last-Event-ID": str(after)}
+    ) as response:
+        assert response.status_code == 200
+        return parse_sse(response.read().decode())
+
+
+@needs_postgres
+def test_a_reply_started_on_one_process_is_watched_and_stopped_on_another(
+    postgres_url: str, start: Callable[..., Server]
+) -> None:
+    a, b = start(postgres_url), start(postgres_url)
+    with a.client() as on_a, b.client() as on_b:
+        cid = new_conversation(on_a)
+        run_id, seen = _start_reply(on_a, cid, "tell me", words=5)
+
+        # B shows it running and replays it from the start, then follows it live to the end.
+        items = on_b.get(f"/api/conversations/{cid}/messages").json()["items"]
+        assert items[-1]["status"] == "generating"
+        assert items[-1]["run_id"] == run_id
+        frames = _events(on_b, run_id)
+        text = "".join(f.data["d"] for f in frames if f.event == "text")
+        assert text == slow_reply()
+        assert text.startswith(seen)
+        ids = [f.id for f in frames]
+        assert ids == sorted(ids) and len(set(ids)) == len(ids)
+        assert frames[-1].event == "done"
+        assert frames[-1].data["status"] == "complete"
+
+        # Reattach on B with Last-Event-ID mid-way: the rest, exactly once.
+        middle = frames[len(frames) // 2]
+        assert middle.id is not None
+        rest = _events(on_b, run_id, after=middle.id)
+        head = "".join(f.data["d"] for f in frames if f.event == "text" and f.id <= middle.id)
+        assert head + "".join(f.data["d"] for f in rest if f.event == "text") == slow_reply()
+
+        # A second reply, started on A, stopped through B.
+        run_id, _ = _start_reply(on_a, cid, "again", words=3)
+        assert on_b.post(f"/api/runs/{run_id}/stop", json={}).status_code == 202
+        frames = _events(on_b, run_id)
+        assert frames[-1].data["status"] == "stopped"
+        last = on_a.get(f"/api/conversations/{cid}/messages").json()["items"][-1]
+        assert last["status"] == "stopped"
+        assert last["text"] and slow_reply().startswith(last["text"])
+
+        # One reply at a time per conversation, across processes.
+        run_id, _ = _start_reply(on_a, cid, "third", words=1)
+        busy = on_b.post(f"/api/conversations/{cid}/messages", json={"prompt": "no"})
+        assert busy.status_code == 409
+        on_b.post(f"/api/runs/{run_id}/stop", json={})
+
+
+@needs_postgres
+def test_a_dead_process_has_its_replies_marked_interrupted_by_the_others(
+    postgres_url: str, start: Callable[..., Server]
+) -> None:
+    a, b = start(postgres_url), start(postgres_url)
+    with a.client() as on_a, b.client() as on_b:
+        cid = new_conversation(on_a)
+        run_id, seen = _start_reply(on_a, cid, "long story", words=10)
+        time.sleep(0.5)  # past a checkpoint
+        os.kill(a.process.pid, signal.SIGKILL)
+        a.process.wait(timeout=10)
+
+        # B, still running, notices A stopped beating and marks the reply; a watcher on B is
+        # told the reply ended.
+        frames = _events(on_b, run_id)
+        assert frames[-1].event == "done"
+        assert frames[-1].data["status"] == "interrupted"
+        items = on_b.get(f"/api/conversations/{cid}/messages").json()["items"]
+        assert items[-1]["status"] == "interrupted"
+        assert len(items[-1]["text"]) >= len(seen.strip())
+        assert slow_reply().startswith(items[-1]["text"])
+        frames = send(on_b, cid, "are you there?")
+        assert frames[-1].data["status"] == "complete"
+
+
+@needs_postgres
+def test_parley_db_copy_moves_sqlite_into_postgresql(
+    postgres_url: str, start: Callable[..., Server], tmp_path: Path
+) -> None:
+    sqlite_url = f"sqlite+aiosqlite:///{tmp_path / 'source.db'}"
+    server = start(sqlite_url)
+    add_user = ["users", "--database-url", sqlite_url, "add", "ann", "--password-stdin"]
+    subprocess.run(
+        [sys.executable, "-m", "parley", *add_user],
+        input="a long password\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
+    with server.client() as client:
+        for i in range(2):
+            cid = new_conversation(client)
+            send(client, cid, f"question {i}")
+            send(client, cid, f"follow-up {i}")
+        before = _everything(client)
+    server.stop()
+
+    copied = subprocess.run(
+        [sys.executable, "-m", "parley", "db", "copy", sqlite_url, postgres_url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert copied.returncode == 0, copied.stderr
+    again = subprocess.run(
+        [sys.executable, "-m", "parley", "db", "copy", sqlite_url, postgres_url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert again.returncode == 1 and "not empty" in again.stderr
+
+    counts = {line.split()[0]: int(line.split()[1]) for line in copied.stdout.splitlines()}
+    assert counts["users"] == 1
+    assert counts["conversations"] == 2
+    assert counts["messages"] == 8
+    moved = start(postgres_url)
+    with moved.client() as client:
+        assert _everything(client) == before
+
+
+def _everything(client: httpx.Client) -> list[Any]:
+    """Every conversation with every message and its export, as the API shows them."""
+    out: list[Any] = []
+    for conversation in client.get("/api/conversations").json()["items"]:
+        cid = conversation["id"]
+        out.append(conversation)
+        out.append(client.get(f"/api/conversations/{cid}/messages").json())
+        out.append(client.get(f"/api/conversations/{cid}/export").json())
+    return out
+
+
+def test_a_process_never_interrupts_its_own_live_replies(
+    make_client: Callable[..., TestClient],
+) -> None:
+    # The reaper runs every 50 ms and calls a run stale after 100 ms without a heartbeat, but
+    # no checkpoint (the heartbeat) comes for 30 s: only the process id keeps the run alive.
+    client = make_client(
+        Echo(chunk=1, delay=0.02).agent(), run_stale_after=0.1, checkpoint_interval=30
+    )
+    cid = new_conversation(client)
+    frames = send(client, cid, "take your time")
+    assert frames[-1].data["status"] == "complete"
+    run_id = frames[1].data["run_id"]
+    saved = client.get(f"/api/conversations/{cid}/messages").json()["items"][-1]
+    assert saved["status"] == "complete"
+    run_store = client.app.state.services.runs.run_store  # type: ignore[attr-defined]
+    stored, finished = client.portal.call(run_store.events_after, run_id, -1)  # type: ignore[union-attr]
+    assert finished
+    # Events are stored only where other processes may stream them (PostgreSQL).
+    if client.app.state.services.runs.share_events:  # type: ignore[attr-defined]
+        assert stored[-1] == ("done", stored[-1][1])
+        assert stored[-1][1]["status"] == "complete"
+    else:
+        assert stored == []
+    assert all(data.get("status") != "interrupted" for _, data in stored)

@@ -1,0 +1,325 @@
+"""End to end in a real Chromium: chat, markdown, history after reload, and no XSS."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from pydantic_ai import Agent
+from pydantic_ai.messages import ModelMessage
+from pydantic_ai.models.function import AgentInfo, FunctionModel
+
+from ..support.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serve
+from ..support.databases import engine_on
+from ..support.models import prompts_of
+
+pytestmark = pytest.mark.browser
+
+MARKDOWN_REPLY = """## Answer to {prompt}
+
+Here is a list:
+
+- first **bold** item
+- second item with `inline code`
+
+| name | value |
+|------|-------|
+| a    | 1     |
+
+```python
+def greet(name):
+    return f"hello {{name}}"
+```
+
+See [the docs](https://ai.pydantic.dev) for more.
+"""
+
+XSS = [
+    "<script>window.__xss = (window.__xss || 0) + 1</script>",
+    '<img src=x onerror="window.__xss = (window.__xss || 0) + 1">',
+    "[click me](javascript:window.__xss=1)",
+    '<a href="javascript:window.__xss=1">link</a>',
+    '<svg onload="window.__xss=1"></svg>',
+    "![img](javascript:window.__xss=1)",
+]
+
+
+@pytest.fixture
+def page_factory() -> Iterator[object]:
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _agent(reply: str, calls: list[list[ModelMessage]]) -> Agent[None, str]:
+    async def stream(messages: list[ModelMessage], _info: AgentInfo) -> AsyncIterator[str]:
+        calls.append(list(messages))
+        text = (
+            reply.replace("{prompt}", prompts_of(messages)[-1])
+            .replace("{{", "{")
+            .replace("}}", "}")
+        )
+        for i in range(0, len(text), 5):
+            yield text[i : i + 5]
+
+    return Agent(FunctionModel(stream_function=stream, model_name="browser"))
+
+
+def test_chat_stream_markdown_and_history_after_reload(
+    page_factory: object, database_url: str, tmp_path: Path
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(page_factory, Browser)
+    calls: list[list[ModelMessage]] = []
+    with serve(_agent(MARKDOWN_REPLY, calls), database_url) as base:
+        page = page_factory.new_page()
+        requested: list[str] = []
+        page.on("request", lambda r: requested.append(r.url))
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(base)
+
+        box = page.get_by_role("textbox", name="Message")
+        expect(box).to_be_focused()
+        box.fill("first question")
+        box.press("Enter")
+
+        reply = page.locator('[data-role="assistant"]').last
+        expect(reply.locator("h2")).to_have_text("Answer to first question")
+        expect(reply.locator("li")).to_have_count(2)
+        expect(reply.locator("table td").first).to_have_text("a")
+        expect(reply.locator("pre code span").first).to_be_visible()
+        expect(reply.locator("a[href='https://ai.pydantic.dev']")).to_have_count(1)
+        expect(reply).to_have_attribute("data-status", "complete")
+        expect(page).to_have_url(re.compile(r"/c/[\w-]+$"))
+
+        box.fill("second question")
+        page.get_by_role("button", name="Send").click()
+        expect(page.locator('[data-role="assistant"]')).to_have_count(2)
+        expect(page.locator('[data-role="assistant"]').last.locator("h2")).to_have_text(
+            "Answer to second question"
+        )
+        expect(page.locator('[data-role="assistant"]').last).to_have_attribute(
+            "data-status", "complete"
+        )
+        assert prompts_of(calls[-1]) == ["first question", "second question"]
+
+        page.reload()
+        expect(page.locator('[data-role="user"]')).to_have_count(2)
+        expect(page.locator('[data-role="user"]').first).to_contain_text("first question")
+        expect(page.locator('[data-role="assistant"]').first.locator("h2")).to_have_text(
+            "Answer to first question"
+        )
+        expect(page.get_by_role("button", name="New chat")).to_be_visible()
+        assert all(url.startswith(base) for url in requested), requested
+        assert errors == []
+        page.screenshot(path=str(tmp_path / "screenshot.png"))
+
+
+def test_markup_in_user_and_model_text_does_not_execute(
+    page_factory: object, database_url: str
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(page_factory, Browser)
+    reply = "\n\n".join(XSS)
+    with serve(_agent(reply, []), database_url) as base:
+        page = page_factory.new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(base)
+        box = page.get_by_role("textbox", name="Message")
+        box.fill("\n".join(XSS))
+        box.press("Enter")
+        assistant = page.locator('[data-role="assistant"]').last
+        expect(assistant).to_have_attribute("data-status", "complete")
+        page.reload()
+        expect(page.locator('[data-role="assistant"]')).to_have_count(1)
+        page.wait_for_timeout(300)
+        assert page.evaluate("window.__xss") is None
+        assert dialogs == []
+        log = page.get_by_role("log")
+        assert log.locator("script").count() == 0
+        assert log.locator("[onerror], [onload]").count() == 0
+        assert log.locator("a[href^='javascript'], img[src^='javascript']").count() == 0
+        # The user's text is shown as text, not dropped.
+        expect(page.locator('[data-role="user"]').first).to_contain_text("<script>")
+
+
+def _slow_agent(words: int, delay: float) -> Agent[None, str]:
+    async def stream(_messages: list[ModelMessage], _info: AgentInfo) -> AsyncIterator[str]:
+        for i in range(words):
+            await asyncio.sleep(delay)
+            yield f"w{i} "
+
+    return Agent(FunctionModel(stream_function=stream, model_name="slow"))
+
+
+def test_reload_mid_stream_continues_the_same_reply(
+    page_factory: object, database_url: str
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(page_factory, Browser)
+    words = 60
+    full = " ".join(f"w{i}" for i in range(words))
+    with serve(_slow_agent(words, 0.05), database_url) as base:
+        page = page_factory.new_page()
+        page.goto(base)
+        box = page.get_by_role("textbox", name="Message")
+        box.fill("a long one")
+        box.press("Enter")
+        reply = page.locator('[data-role="assistant"]').last
+        expect(reply).to_contain_text("w5 ")
+        page.reload()
+        reply = page.locator('[data-role="assistant"]').last
+        expect(reply).to_have_attribute("data-status", "complete", timeout=15_000)
+        # No gap and no duplicate: the text is the reply, once.
+        shown = " ".join(reply.locator(".md").inner_text().split())
+        assert shown == full
+        expect(page.locator('[data-role="assistant"]')).to_have_count(1)
+        expect(page.locator('[data-role="user"]')).to_have_count(1)
+
+
+def test_stop_keeps_the_partial_reply_and_the_next_message_works(
+    page_factory: object, database_url: str
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(page_factory, Browser)
+    with serve(_slow_agent(200, 0.05), database_url) as base:
+        page = page_factory.new_page()
+        page.goto(base)
+        box = page.get_by_role("textbox", name="Message")
+        box.fill("go")
+        box.press("Enter")
+        reply = page.locator('[data-role="assistant"]').last
+        expect(reply).to_contain_text("w3 ")
+        stop = page.get_by_role("button", name="Stop")
+        expect(stop).to_be_visible()
+        stop.click()
+        expect(reply).to_have_attribute("data-status", "stopped")
+        expect(reply).to_contain_text("Stopped")
+        kept = reply.locator(".md").inner_text()
+        assert kept.startswith("w0 w1 w2 w3")
+        page.reload()
+        reloaded = page.locator('[data-role="assistant"]').last
+        expect(reloaded).to_have_attribute("data-status", "stopped")
+
+        # Esc stops too, and the conversation takes the next message.
+        box = page.get_by_role("textbox", name="Message")
+        box.fill("again")
+        box.press("Enter")
+        second = page.locator('[data-role="assistant"]').nth(1)
+        expect(second).to_contain_text("w2 ")
+        box.press("Escape")
+        expect(second).to_have_attribute("data-status", "stopped")
+        expect(page.get_by_role("button", name="Send")).to_be_visible()
+
+
+def test_an_error_shows_inline_with_retry_and_the_page_recovers(
+    page_factory: object, database_url: str
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(page_factory, Browser)
+    calls: list[int] = []
+
+    async def stream(messages: list[ModelMessage], _info: AgentInfo) -> AsyncIterator[str]:
+        calls.append(1)
+        yield "Half a "
+        if len(calls) == 1:
+            raise RuntimeError("the provider fell over")
+        yield "full answer."
+
+    agent = Agent(FunctionModel(stream_function=stream, model_name="flaky"))
+    with serve(agent, database_url) as base:
+        page = page_factory.new_page()
+        page.goto(base)
+        box = page.get_by_role("textbox", name="Message")
+        box.fill("try me")
+        box.press("Enter")
+        failed = page.locator('[data-role="assistant"]').last
+        expect(failed).to_have_attribute("data-status", "error")
+        expect(failed.get_by_role("alert")).to_contain_text("the provider fell over")
+        expect(failed).to_contain_text("Half a")
+        failed.get_by_role("button", name="Retry").click()
+        retried = page.locator('[data-role="assistant"]').last
+        expect(page.locator('[data-role="assistant"]')).to_have_count(2)
+        expect(retried).to_have_attribute("data-status", "complete")
+        expect(retried).to_contain_text("Half a full answer.")
+        expect(box).to_be_enabled()
+
+
+def test_accounts_mode_login_chat_tokens_and_logout(
+    page_factory: object, database_url: str
+) -> None:
+    import httpx
+    from playwright.sync_api import Browser, expect
+
+    from parley.accounts.passwords import Passwords
+    from parley.accounts.store import Accounts
+    from parley.db.migrate import upgrade
+
+    assert isinstance(page_factory, Browser)
+
+    async def add_user() -> None:
+        async with engine_on(database_url) as engine:
+            await upgrade(engine)
+            await Accounts(engine, Passwords(time_cost=1, memory_cost=32)).add_user(
+                "alice", "a long password"
+            )
+
+    # Playwright's sync API keeps an event loop on this thread: set up in another one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, add_user()).result()
+    with serve(_agent("Hello **{prompt}**", []), database_url, auth="accounts") as base:
+        page = page_factory.new_page()
+        page.goto(base)
+        expect(page).to_have_url(re.compile(r"/login\?next=/$"))
+        page.get_by_label("Name").fill("alice")
+        page.get_by_label("Password").fill("wrong password")
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("alert")).to_contain_text("Wrong name or password")
+        page.get_by_label("Password").fill("a long password")
+        page.get_by_role("button", name="Log in").click()
+        expect(page).to_have_url(base + "/")
+
+        box = page.get_by_role("textbox", name="Message")
+        box.fill("there")
+        box.press("Enter")
+        reply = page.locator('[data-role="assistant"]').last
+        expect(reply.locator("strong")).to_have_text("there")
+        expect(page.get_by_test_id("account-name")).to_have_text("alice")
+        cookies = page.context.cookies()
+        session = next(c for c in cookies if c["name"] == "parley_session")
+        assert session["httpOnly"] and session["sameSite"] == "Strict"
+
+        page.get_by_role("button", name="API tokens").click()
+        dialog = page.get_by_role("dialog", name="API tokens")
+        dialog.get_by_label("Token name").fill("script")
+        dialog.get_by_role("button", name="Create token").click()
+        secret = dialog.get_by_role("textbox", name="New token").input_value()
+        assert secret.startswith("pk_")
+        with httpx.Client(base_url=base, trust_env=False) as api:
+            bearer = {"Authorization": f"Bearer {secret}"}
+            assert api.get("/api/conversations", headers=bearer).status_code == 200
+            dialog.get_by_role("button", name="Revoke script").click()
+            expect(dialog.get_by_role("button", name="Revoke script")).to_have_count(0)
+            assert api.get("/api/conversations", headers=bearer).status_code == 401
+        page.keyboard.press("Escape")
+        expect(dialog).to_be_hidden()
+
+        page.get_by_role("button", name="Log out").click()
+        expect(page).to_have_url(re.compile(r"/login"))
+        page.goto(base)
+        expect(page).to_have_url(re.compile(r"/login\?next=/$"))

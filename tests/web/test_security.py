@@ -1,0 +1,406 @@
+"""Accounts mode and the request guards: who may do what, on every route."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
+
+from parley.accounts.store import Accounts
+from parley.db.tables import users
+from parley.web.identity import SESSION_COOKIE
+
+from ..support.client import parse_sse
+from ..support.models import Echo, Scripted
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class World:
+    client: TestClient
+    tokens: dict[str, str]  # user name -> API token
+
+    def headers(self, who: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
+
+    def call(self, who: str | None, method: str, url: str, **kwargs: Any) -> Any:
+        return self.client.request(method, url, headers=self.headers(who), **kwargs)
+
+    def conversation_with_a_turn(self, who: str) -> tuple[str, str]:
+        created = self.call(who, "POST", "/api/conversations", json={})
+        cid = created.json()["id"]
+        with self.client.stream(
+            "POST",
+            f"/api/conversations/{cid}/messages",
+            json={"prompt": "secret of " + who},
+            headers=self.headers(who),
+        ) as response:
+            frames = parse_sse(response.read().decode())
+        return cid, frames[1].data["run_id"]
+
+
+@pytest.fixture
+def world(make_client: Callable[..., TestClient]) -> World:
+    client = make_client(Echo().agent(), auth="accounts")
+    accounts: Accounts = client.app.state.services.accounts  # type: ignore[attr-defined]
+    tokens: dict[str, str] = {}
+    for name in ("alice", "bob"):
+        user = client.portal.call(accounts.add_user, name, PASSWORD)  # type: ignore[union-attr]
+        _, secret = client.portal.call(accounts.create_token, user, "tests")  # type: ignore[union-attr]
+        tokens[name] = secret
+    return World(client, tokens)
+
+
+# -- The authorization matrix, generated from the app's own routes ------------------------------
+
+# How each route must treat a caller. A route added without an entry here fails the suite.
+#   open:       anyone may call it
+#   owned:      anonymous 401; another user 404 (as if it did not exist); the owner 2xx
+#   collection: anonymous 401; another user 2xx but sees nothing of the owner's
+#   page:       anonymous is sent to /login; a user gets the page shell (its data is API-only)
+#   public:     a static page or document, no data
+MATRIX: dict[tuple[str, str], str] = {
+    ("GET", "/api/auth/me"): "open",
+    ("POST", "/api/auth/login"): "open",
+    ("POST", "/api/auth/logout"): "open",
+    ("GET", "/api/info"): "collection",
+    ("GET", "/api/conversations"): "collection",
+    ("POST", "/api/conversations"): "collection",
+    ("GET", "/api/conversations/{conversation_id}"): "owned",
+    ("PATCH", "/api/conversations/{conversation_id}"): "owned",
+    ("DELETE", "/api/conversations/{conversation_id}"): "owned",
+    ("GET", "/api/conversations/{conversation_id}/export"): "owned",
+    ("GET", "/api/conversations/{conversation_id}/messages"): "owned",
+    ("POST", "/api/conversations/{conversation_id}/messages"): "owned",
+    ("GET", "/api/runs/{run_id}/events"): "owned",
+    ("POST", "/api/runs/{run_id}/stop"): "owned",
+    ("GET", "/api/tokens"): "collection",
+    ("POST", "/api/tokens"): "collection",
+    ("DELETE", "/api/tokens/{token_id}"): "owned",
+    ("GET", "/"): "page",
+    ("GET", "/c/{conversation_id}"): "page",
+    ("GET", "/login"): "public",
+    ("GET", "/static/highlight.css"): "public",
+    ("GET", "/openapi.json"): "public",
+    ("GET", "/docs"): "public",
+}
+
+BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("PATCH", "/api/conversations/{conversation_id}"): {"title": "renamed"},
+    ("POST", "/api/conversations/{conversation_id}/messages"): {"prompt": "hello"},
+    ("POST", "/api/conversations"): {},
+    ("POST", "/api/tokens"): {"name": "another"},
+    ("POST", "/api/runs/{run_id}/stop"): {},
+    ("POST", "/api/auth/logout"): {},
+    ("POST", "/api/auth/login"): {"name": "alice", "password": PASSWORD},
+}
+
+
+def _routes(client: TestClient) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    for route in iter_route_contexts(client.app.routes):  # type: ignore[attr-defined]
+        if route.methods and route.path:  # the /static mount serves files, no data
+            found |= {(m, route.path) for m in route.methods if m != "HEAD"}
+    return found
+
+
+def test_every_route_has_an_entry_in_the_matrix(world: World) -> None:
+    assert _routes(world.client) == set(MATRIX)
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(MATRIX))
+def test_the_authorization_matrix(world: World, method: str, path: str) -> None:
+    kind = MATRIX[(method, path)]
+    cid, run_id = world.conversation_with_a_turn("alice")
+    token_id = world.call("alice", "GET", "/api/tokens").json()["items"][0]["id"]
+    url = path.format(conversation_id=cid, run_id=run_id, token_id=token_id)
+    body = BODIES.get((method, path))
+    kwargs: dict[str, Any] = {"json": body} if body is not None else {}
+
+    def call(who: str | None) -> Any:
+        return world.call(who, method, url, follow_redirects=False, **kwargs)
+
+    if kind == "open" or kind == "public":
+        assert call(None).status_code < 400
+        return
+    if kind == "page":
+        anonymous = call(None)
+        assert anonymous.status_code == 303
+        assert anonymous.headers["location"].startswith("/login?next=")
+        assert call("bob").status_code == 200
+        return
+    assert call(None).status_code == 401
+    other = call("bob")
+    if kind == "owned":
+        assert other.status_code == 404, other.text
+        # Nothing of alice's changed: her conversation, turn and token are all still there.
+        assert world.call("alice", "GET", f"/api/conversations/{cid}").status_code == 200
+        messages = world.call("alice", "GET", f"/api/conversations/{cid}/messages").json()
+        assert messages["items"][0]["text"] == "secret of alice"
+        assert world.call("alice", "GET", "/api/tokens").json()["items"][0]["id"] == token_id
+    else:
+        assert other.status_code < 300
+        assert cid not in other.text
+        assert "secret of alice" not in other.text
+        assert token_id not in other.text
+    assert call("alice").status_code < 300
+
+
+def test_another_user_cannot_search_list_or_export(world: World) -> None:
+    cid, _ = world.conversation_with_a_turn("alice")
+    listed = world.call("bob", "GET", "/api/conversations").json()["items"]
+    assert listed == []
+    for fmt in ("json", "markdown"):
+        url = f"/api/conversations/{cid}/export?format={fmt}"
+        assert world.call("bob", "GET", url).status_code == 404
+        mine = world.call("alice", "GET", url)
+        assert mine.status_code == 200
+        assert "secret of alice" in mine.text
+
+
+# -- Sessions, tokens, rate limits -----------------------------------------------------------
+
+
+def _login(
+    client: TestClient, name: str = "alice", password: str = PASSWORD, session: str = ""
+) -> Any:
+    headers = {"Cookie": f"{SESSION_COOKIE}={session}"} if session else {}
+    response = client.post(
+        "/api/auth/login", json={"name": name, "password": password}, headers=headers
+    )
+    client.cookies.clear()  # each test sends the cookie it means to, by hand
+    return response
+
+
+def _as(client: TestClient, session: str, url: str = "/api/conversations") -> int:
+    status: int = client.get(url, headers={"Cookie": f"{SESSION_COOKIE}={session}"}).status_code
+    return status
+
+
+def test_login_sets_a_strict_http_only_cookie_and_rotates_it(world: World) -> None:
+    client = world.client
+    first = _login(client, session="chosen-by-an-attacker")
+    assert first.status_code == 200
+    cookie = first.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
+    session = first.cookies[SESSION_COOKIE]
+    assert session and session != "chosen-by-an-attacker"
+    assert _as(client, session) == 200
+    assert _as(client, "chosen-by-an-attacker") == 401
+
+    # Logging in again issues a new id and ends the one the browser came with.
+    again = _login(client, session=session)
+    renewed = again.cookies[SESSION_COOKIE]
+    assert renewed != session
+    assert _as(client, session) == 401
+    assert _as(client, renewed) == 200
+
+
+def test_logout_ends_the_session_on_the_server(world: World) -> None:
+    client = world.client
+    session = _login(client).cookies[SESSION_COOKIE]
+    assert _as(client, session) == 200
+    cookie = {"Cookie": f"{SESSION_COOKIE}={session}"}
+    out = client.post("/api/auth/logout", json={}, headers=cookie)
+    assert out.status_code == 204
+    assert SESSION_COOKIE in out.headers["set-cookie"]  # cleared in the browser too
+    client.cookies.clear()
+    assert _as(client, session) == 401
+    me = client.get("/api/auth/me", headers=cookie)
+    assert me.json() == {"mode": "accounts", "user": None}
+
+
+def test_the_cookie_is_secure_over_https(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(Echo().agent(), auth="accounts")
+    accounts: Accounts = client.app.state.services.accounts  # type: ignore[attr-defined]
+    client.portal.call(accounts.add_user, "carol", PASSWORD)  # type: ignore[union-attr]
+    client.base_url = "https://localhost"  # type: ignore[assignment]
+    response = client.post(
+        "/api/auth/login", json={"name": "carol", "password": PASSWORD}, headers={}
+    )
+    assert response.status_code == 200
+    assert "secure" in response.headers["set-cookie"].lower()
+
+
+def test_a_revoked_token_stops_working_at_once(world: World) -> None:
+    created = world.call("alice", "POST", "/api/tokens", json={"name": "laptop"}).json()
+    headers = {"Authorization": f"Bearer {created['token']}"}
+    assert world.client.get("/api/conversations", headers=headers).status_code == 200
+    listed = world.call("alice", "GET", "/api/tokens").json()["items"]
+    assert "token" not in listed[0]  # the secret is shown once, at creation
+    assert world.call("alice", "DELETE", f"/api/tokens/{created['id']}").status_code == 204
+    assert world.client.get("/api/conversations", headers=headers).status_code == 401
+
+
+def test_passwords_are_stored_as_argon2id(world: World) -> None:
+    async def stored() -> list[str]:
+        engine = world.client.app.state.services.accounts.engine  # type: ignore[attr-defined]
+        async with engine.connect() as conn:
+            return list((await conn.execute(sa.select(users.c.password_hash))).scalars())
+
+    hashes = world.client.portal.call(stored)  # type: ignore[union-attr]
+    assert hashes and all(h.startswith("$argon2id$") for h in hashes)
+    assert all(PASSWORD not in h for h in hashes)
+
+
+def test_failed_logins_are_limited_per_account_and_per_address(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(
+        Echo().agent(), auth="accounts", login_attempts=3, login_attempts_per_address=6
+    )
+    accounts: Accounts = client.app.state.services.accounts  # type: ignore[attr-defined]
+    client.portal.call(accounts.add_user, "dave", PASSWORD)  # type: ignore[union-attr]
+    for _ in range(3):
+        assert _login(client, "dave", "wrong").status_code == 401
+    limited = _login(client, "dave", PASSWORD)  # even the right password waits now
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) > 0
+    assert "Try again in" in limited.json()["detail"]
+    # Per address: many names from one client.
+    for i in range(3):
+        assert _login(client, f"nobody{i}", "wrong").status_code == 401
+    assert _login(client, "someone-else", "wrong").status_code == 429
+
+
+def test_concurrent_replies_per_user_are_limited(make_client: Callable[..., TestClient]) -> None:
+    gate = asyncio.Event()
+    client = make_client(Scripted(["a", "b"], gate=gate).agent(), max_runs_per_user=1)
+    first = client.post("/api/conversations", json={}).json()["id"]
+    second = client.post("/api/conversations", json={}).json()["id"]
+    with client.stream(
+        "POST", f"/api/conversations/{first}/messages", json={"prompt": "one"}
+    ) as response:
+        for line in response.iter_lines():
+            if line.startswith("event: text"):
+                break
+        refused = client.post(f"/api/conversations/{second}/messages", json={"prompt": "two"})
+        assert refused.status_code == 429
+        assert "replies being generated" in refused.json()["detail"]
+        run_id = client.get(f"/api/conversations/{first}").json()["active_run_id"]
+        client.post(f"/api/runs/{run_id}/stop", json={})
+
+
+def test_trusted_header_login_only_from_the_proxy(make_client: Callable[..., TestClient]) -> None:
+    header = {"X-Forwarded-User": "erin"}
+    trusted = make_client(
+        Echo().agent(),
+        auth="accounts",
+        trusted_proxies=["testclient"],
+        trusted_user_header="X-Forwarded-User",
+    )
+    me = trusted.get("/api/auth/me", headers=header).json()
+    assert me["user"]["name"] == "erin"
+    assert trusted.get("/api/conversations", headers=header).status_code == 200
+    assert trusted.get("/api/conversations").status_code == 401
+
+    untrusted = make_client(
+        Echo().agent(),
+        auth="accounts",
+        trusted_proxies=["10.1.2.3"],
+        trusted_user_header="X-Forwarded-User",
+    )
+    assert untrusted.get("/api/conversations", headers=header).status_code == 401
+
+
+# -- Local mode: Host and cross-site writes ---------------------------------------------------
+
+
+def test_unknown_host_names_are_refused(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(Echo().agent())
+    assert client.get("/api/conversations").status_code == 200
+    assert client.get("/", headers={"Host": "127.0.0.1:8000"}).status_code == 200
+    assert client.get("/", headers={"Host": "[::1]:8000"}).status_code == 200
+    rebound = client.get("/api/conversations", headers={"Host": "attacker.example"})
+    assert rebound.status_code == 421
+
+
+def test_cross_site_and_form_posts_are_refused(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(Echo().agent())
+    url = "/api/conversations"
+    evil = client.post(url, json={}, headers={"Origin": "http://attacker.example"})
+    assert evil.status_code == 403
+    assert client.post(url, json={}, headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
+    assert client.post(url, json={}, headers={"Origin": "null"}).status_code == 403
+    form = client.post(url, data={"title": "x"})  # application/x-www-form-urlencoded
+    assert form.status_code == 415
+    plain = client.post(url, content=b"{}", headers={"Content-Type": "text/plain"})
+    assert plain.status_code == 415
+    multipart = client.post(url, files={"f": ("a.txt", b"x")})
+    assert multipart.status_code == 415
+    same = client.post(url, json={}, headers={"Origin": "http://localhost"})
+    assert same.status_code == 201
+    assert client.get(url).json()["items"] == [same.json() | {"active_run_id": None}]
+
+
+def test_security_headers_are_on_every_response(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(Echo().agent())
+    for url in ("/", "/api/conversations", "/static/style.css", "/api/nope", "/login"):
+        headers = client.get(url).headers
+        csp = headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "no-referrer"
+
+
+def test_users_and_tokens_from_the_command_line(database_url: str) -> None:
+    def parley(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "parley", *args[:1], "--database-url", database_url, *args[1:]],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    assert (
+        parley("users", "add", "frank", "--password-stdin", stdin=PASSWORD + "\n").returncode == 0
+    )
+    assert (
+        parley("users", "add", "frank", "--password-stdin", stdin=PASSWORD + "\n").returncode == 1
+    )
+    assert parley("users", "add", "gina", "--password-stdin", stdin="short\n").returncode == 2
+    assert parley("users", "list").stdout.split() == ["frank"]
+    created = parley("tokens", "create", "frank", "ci")
+    assert created.returncode == 0 and created.stdout.strip().splitlines()[-1].startswith("pk_")
+    token_id = parley("tokens", "list", "frank").stdout.split()[0]
+    assert parley("tokens", "revoke", "frank", token_id).returncode == 0
+    assert parley("tokens", "list", "frank").stdout == ""
+    new_password = "another long password\n"
+    assert (
+        parley("users", "set-password", "frank", "--password-stdin", stdin=new_password).returncode
+        == 0
+    )
+    assert parley("users", "remove", "frank").returncode == 0
+    assert parley("users", "list").stdout == ""
+
+
+def test_a_trusted_proxy_sets_scheme_and_client_and_no_one_else_does(
+    make_client: Callable[..., TestClient],
+) -> None:
+    proxied = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    behind = make_client(Echo().agent(), auth="accounts", trusted_proxies=["testclient"])
+    accounts: Accounts = behind.app.state.services.accounts  # type: ignore[attr-defined]
+    behind.portal.call(accounts.add_user, "hank", PASSWORD)  # type: ignore[union-attr]
+    login = behind.post(
+        "/api/auth/login", json={"name": "hank", "password": PASSWORD}, headers=proxied
+    )
+    assert "secure" in login.headers["set-cookie"].lower()
+
+    direct = make_client(Echo().agent(), auth="accounts")
+    accounts = direct.app.state.services.accounts  # type: ignore[attr-defined]
+    direct.portal.call(accounts.add_user, "ivy", PASSWORD)  # type: ignore[union-attr]
+    login = direct.post(
+        "/api/auth/login", json={"name": "ivy", "password": PASSWORD}, headers=proxied
+    )
+    assert "secure" not in login.headers["set-cookie"].lower()
