@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from importlib.metadata import version
@@ -47,7 +47,7 @@ from parley.chat.tree import load_tree
 from parley.db.ids import new_id
 from parley.db.tables import conversations
 from parley.render import render_markdown
-from parley.runs.events import ReplyBuilder, WireEvent
+from parley.runs.events import ReplyStream, WireEvent
 from parley.settings import Settings
 from parley.web.deps import LOCAL_OWNER
 from parley.web.sse import encode
@@ -211,7 +211,7 @@ async def _rewind(
     # do), so every measured turn continues exactly `history` earlier turns; for a warm plan,
     # leave the Store's cache as the previous turn of a running server would.
     if history is not None:
-        store._remember_history(conversation_id, leaf, list(history))
+        store.histories.put(conversation_id, leaf, list(history))
     async with store.engine.begin() as conn:
         await conn.execute(
             conversations.update()
@@ -272,10 +272,14 @@ async def _read_history(store: Store, conversation_id: str, leaf: str) -> None:
         await read_history(conn, (await load_tree(conn, conversation_id)).branch(leaf))
 
 
-def _build_reply(events: list[AgentStreamEvent]) -> None:
-    builder = ReplyBuilder()
-    for event in events:
-        builder.handle(event)
+async def _build_reply(events: list[AgentStreamEvent]) -> None:
+    async def replay() -> AsyncIterator[AgentStreamEvent]:
+        for event in events:
+            yield event
+
+    builder = ReplyStream()
+    async for _ in builder.transform_stream(replay()):
+        pass
     builder.close()
 
 
@@ -317,7 +321,7 @@ async def _measure(
         client = await stack.enter_async_context(_client(app))
         recording = await stack.enter_async_context(_client(recorder))
         store: Store = app.state.services.store
-        model: str = app.state.model
+        model: str = app.state.services.model
 
         started = time.perf_counter()
         created = await client.post("/api/conversations", json={"title": "bench"})
@@ -374,7 +378,7 @@ async def _measure(
                 if plan.cold
                 else 0.0
             )
-            row.reply.append(_timed_sync(lambda: _build_reply(events)))
+            row.reply.append(await _timed(lambda: _build_reply(events)))
             row.encode.append(_timed_sync(lambda: _encode_frames(wire)))
     return row
 
@@ -466,7 +470,7 @@ def _breakdown_section(rows: list[Row]) -> list[str]:
         *table(["history", "added", "store", "(history)", "reply", "encode", "rest"], body),
         "  store      Store.start_turn + Store.finish_turn on the same database and conversation",
         "  (history)  of which: reading and validating the branch's stored model messages",
-        "  reply      ReplyBuilder over the run's agent events: deltas, markdown blocks rendered,",
+        "  reply      ReplyStream over the run's agent events: deltas, markdown blocks rendered,",
         "             highlighted and sanitized",
         "  encode     JSON + SSE framing of the reply's frames, as sent",
         "  rest       added - the above: HTTP and routing, the run task, waking the response for",

@@ -33,7 +33,7 @@ from pydantic_ai.models.function import AgentInfo
 
 from parley.app import create_app
 from parley.chat.store import Store
-from parley.runs.events import ReplyBuilder
+from parley.runs.events import ReplyStream
 from parley.runs.store import RunStore
 from parley.settings import Settings
 from parley.web.deps import LOCAL_OWNER
@@ -74,12 +74,15 @@ async def _per_checkpoint(app: FastAPI, client: httpx.AsyncClient, samples: int)
     and the heartbeat."""
     created = await client.post("/api/conversations", json={})
     cid = created.json()["id"]
-    store: Store = app.state.store
+    store: Store = app.state.services.store
     request = ModelRequest(parts=[UserPromptPart("x")])
     turn = await store.start_turn(LOCAL_OWNER, cid, "x", [request], "bench", "bench")
     assert turn is not None
-    builder = ReplyBuilder()
-    builder.handle(PartStartEvent(index=0, part=TextPart(content=_REPEAT * workload.REPLY)))
+    builder = ReplyStream()
+    async for _ in builder.handle_event(
+        PartStartEvent(index=0, part=TextPart(content=_REPEAT * workload.REPLY))
+    ):
+        pass
     run_store = RunStore(store.engine)
     batch = [("text", {"d": "abcd"})] * int(1 / _PACE)
     gc.collect()

@@ -34,15 +34,15 @@ import asyncpg
 import httpx
 import pydantic_ai.models
 from sqlalchemy.engine import URL, make_url
+from tests.support import paced_agents as agents
 
-from . import agents
 from .table import table
 
 # The benchmark must never reach a real provider.
 pydantic_ai.models.ALLOW_MODEL_REQUESTS = False
 
 ROOT = Path(__file__).resolve().parent.parent
-AGENT = "bench.agents:paced_agent"
+AGENT = "tests.support.paced_agents:paced_agent"
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 START_TIMEOUT = 60.0
 # A turn that has not finished after this long counts as an error; a load that has not
@@ -127,8 +127,9 @@ def _environment(home: Path) -> dict[str, str]:
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(home),
         "LANG": "C.UTF-8",
-        # The repo root, so `--agent bench.agents:paced_agent` is importable.
-        "PYTHONPATH": str(ROOT),
+        # The repo root, so `--agent tests.support.paced_agents:paced_agent` is importable.
+        # PARLEY_SOURCE: another checkout's src/ to measure instead (a before/after pair).
+        "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PARLEY_SOURCE"), str(ROOT)])),
         "PYTHONUNBUFFERED": "1",
         # The whole load is the one local user; the default limit (4) would answer 429.
         "PARLEY_MAX_RUNS_PER_USER": "1000",

@@ -25,6 +25,10 @@ from .support.processes import Server, servers
 
 # No test may reach a real model provider.
 pydantic_ai.models.ALLOW_MODEL_REQUESTS = False
+# Cheap password hashing for the CLI called in process (Settings read the environment), as
+# tests/support/processes.py sets for server processes: production cost tests nothing more.
+os.environ.setdefault("PARLEY_PASSWORD_TIME_COST", "1")
+os.environ.setdefault("PARLEY_PASSWORD_MEMORY_KIB", "32")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -77,9 +77,9 @@ def serve_accounts(
 
 
 def _add_user(database_url: str, tmp_path: Path, name: str) -> None:
+    users = [sys.executable, "-m", "parley", "users", "--database-url", database_url]
     done = subprocess.run(
-        [sys.executable, "-m", "parley", "users", "--database-url", database_url]
-        + ["add", name, "--password-stdin"],
+        [*users, "add", name, "--password-stdin"],
         input=PASSWORD + "\n",
         capture_output=True,
         text=True,

@@ -25,6 +25,7 @@ from parley.db.migrate import upgrade
 from parley.db.tables import metadata
 from parley.runs.store import RunStore
 
+from ..support.cli import run_cli
 from ..support.databases import engine_on, sqlite_url
 
 
@@ -52,12 +53,7 @@ def test_parley_migrate_creates_the_database(database_url: str, tmp_path: Path) 
     db = tmp_path / "sub" / "cli.db"
     if database_url.startswith("sqlite"):
         database_url = sqlite_url(db)  # a file in a directory that does not exist yet
-    result = subprocess.run(
-        [sys.executable, "-m", "parley", "migrate", "--database-url", database_url],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_cli("migrate", "--database-url", database_url)
     assert result.returncode == 0, result.stderr
     if database_url.startswith("sqlite"):
         assert db.exists()
@@ -146,22 +142,27 @@ def test_replies_left_generating_are_marked_interrupted(database_url: str) -> No
 
 
 def test_a_missing_model_file_is_a_one_line_error(tmp_path: Path) -> None:
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    result = subprocess.run(
-        [sys.executable, "-m", "parley", "serve", "--model", f"local:{tmp_path}/nope.gguf"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=60,
-    )
+    url = sqlite_url(tmp_path / "parley.db")
+    result = run_cli("serve", "--database-url", url, "--model", f"local:{tmp_path}/nope.gguf")
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "no model file at" in result.stderr
 
 
-def test_version_flag() -> None:
+def test_version_flag_answers_without_loading_the_stack() -> None:
+    # A fresh interpreter: in this one, the tests have imported everything already.
+    script = (
+        "import sys\n"
+        "from parley.cli import main\n"
+        "try:\n"
+        "    main(['--version'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('pydantic_ai', 'fastapi', 'sqlalchemy', 'llama_cpp')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
     result = subprocess.run(
-        [sys.executable, "-m", "parley", "--version"], capture_output=True, text=True, check=True
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert result.stdout.startswith("parley 0.1.0")
+    assert result.stdout.strip().endswith("[]"), result.stdout

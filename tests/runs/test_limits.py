@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import pytest
@@ -43,6 +43,20 @@ PASSWORD = "correct horse battery"
 STOP_DEADLINE = 30.0
 
 
+class Response(Protocol):
+    """What these tests read of a response, from httpx or from TestClient (httpx2)."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def text(self) -> str: ...
+
+    def json(self, **kwargs: Any) -> Any: ...
+
+    def iter_lines(self) -> Iterator[str]: ...
+
+
 @dataclass
 class Answer:
     """What a send got back: the status, the JSON error (if refused), the run (if started)."""
@@ -53,7 +67,7 @@ class Answer:
     run_id: str | None
 
 
-def _frames(response: httpx.Response) -> Iterator[Frame]:
+def _frames(response: Response) -> Iterator[Frame]:
     """The SSE frames of a streaming response, as they arrive."""
     block: list[str] = []
     for line in response.iter_lines():
@@ -309,7 +323,7 @@ ABOUT_ONE: list[tuple[str, str, dict[str, Any] | None, dict[str, str]]] = [
 Call = Callable[[str, str, dict[str, Any] | None, dict[str, str]], tuple[int, str, Any]]
 
 
-def _as_json(response: httpx.Response) -> Any:
+def _as_json(response: Response) -> Any:
     try:
         return response.json()
     except ValueError:
@@ -328,7 +342,7 @@ def _compare(call: Call, cid: str, run_id: str) -> None:
 
 
 def _check_alice_untouched(
-    get: Callable[[str], httpx.Response], cid: str, run_id: str, title: str
+    get: Callable[[str], Response], cid: str, run_id: str, title: str
 ) -> None:
     conversation = get(f"/api/conversations/{cid}")
     assert conversation.status_code == 200
@@ -370,7 +384,7 @@ def test_another_user_learns_nothing_of_a_conversation_or_its_reply(
 
             _compare(as_bob, cid, run_id)
 
-            def as_alice(path: str) -> httpx.Response:
+            def as_alice(path: str) -> Response:
                 return client.get(path, headers=bearer["alice"])
 
             _check_alice_untouched(as_alice, cid, run_id, title)
@@ -419,7 +433,7 @@ def test_another_user_learns_nothing_across_processes(
 
                 _compare(as_bob, cid, run_id)
 
-        def as_alice(path: str) -> httpx.Response:
+        def as_alice(path: str) -> Response:
             return on_a.get(path, headers=bearer["alice"])
 
         _check_alice_untouched(as_alice, cid, run_id, title)

@@ -20,10 +20,15 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
+from parley.app import create_app
+from parley.settings import Settings
+
 from ..support.agents_for_cli import slow_reply
+from ..support.cli import run_cli
 from ..support.client import Frame, new_conversation, parse_sse, send
 from ..support.models import Echo
 from ..support.processes import ROOT, Server
@@ -198,49 +203,35 @@ def test_a_dead_process_has_its_replies_marked_interrupted_by_the_others(
 
 
 @needs_postgres
-def test_parley_db_copy_moves_sqlite_into_postgresql(
-    postgres_url: str, start: Callable[..., Server], tmp_path: Path
-) -> None:
+def test_parley_db_copy_moves_sqlite_into_postgresql(postgres_url: str, tmp_path: Path) -> None:
     sqlite_url = f"sqlite+aiosqlite:///{tmp_path / 'source.db'}"
-    server = start(sqlite_url)
-    add_user = ["users", "--database-url", sqlite_url, "add", "ann", "--password-stdin"]
-    subprocess.run(
-        [sys.executable, "-m", "parley", *add_user],
-        input="a long password\n",
-        text=True,
-        check=True,
-        capture_output=True,
-    )
-    with server.client() as client:
+    added = run_cli(
+        "users", "--database-url", sqlite_url, "add", "ann", "--password-stdin",
+        stdin="a long password\n",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    with TestClient(_app(sqlite_url), base_url="http://localhost") as client:
         for i in range(2):
             cid = new_conversation(client)
             send(client, cid, f"question {i}")
             send(client, cid, f"follow-up {i}")
         before = _everything(client)
-    server.stop()
 
-    copied = subprocess.run(
-        [sys.executable, "-m", "parley", "db", "copy", sqlite_url, postgres_url],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    copied = run_cli("db", "copy", sqlite_url, postgres_url)
     assert copied.returncode == 0, copied.stderr
-    again = subprocess.run(
-        [sys.executable, "-m", "parley", "db", "copy", sqlite_url, postgres_url],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    again = run_cli("db", "copy", sqlite_url, postgres_url)
     assert again.returncode == 1 and "not empty" in again.stderr
 
     counts = {line.split()[0]: int(line.split()[1]) for line in copied.stdout.splitlines()}
     assert counts["users"] == 1
     assert counts["conversations"] == 2
     assert counts["messages"] == 8
-    moved = start(postgres_url)
-    with moved.client() as client:
+    with TestClient(_app(postgres_url), base_url="http://localhost") as client:
         assert _everything(client) == before
+
+
+def _app(database_url: str) -> FastAPI:
+    return create_app(Settings(database_url=database_url), agent=Echo().agent())
 
 
 def _everything(client: httpx.Client) -> list[Any]:

@@ -41,7 +41,9 @@ class Server:
             if self.process.poll() is not None:
                 pytest.fail(f"parley serve exited with {self.process.returncode}:\n{self.output()}")
             try:
-                if httpx.get(f"{self.url}/api/info", timeout=1.0, trust_env=False).is_success:
+                # /api/auth/me answers without a login in either mode.
+                me = httpx.get(f"{self.url}/api/auth/me", timeout=1.0, trust_env=False)
+                if me.is_success:
                     return
             except httpx.TransportError:
                 pass
@@ -76,7 +78,10 @@ def servers(tmp_path: Path, database_url: str | None = None) -> Iterator[Callabl
             "HOME": str(home),
             "LANG": "C.UTF-8",
             # The repo root, so `--agent tests.support.agents_for_cli:...` is importable.
-            "PYTHONPATH": str(ROOT),
+            # PARLEY_SOURCE (benchmarks only): another checkout's src/ to run instead.
+            "PYTHONPATH": os.pathsep.join(
+                filter(None, [os.environ.get("PARLEY_SOURCE"), str(ROOT)])
+            ),
             "PYTHONUNBUFFERED": "1",
             # Cheap password hashing (production cost tests nothing more).
             "PARLEY_PASSWORD_TIME_COST": "1",

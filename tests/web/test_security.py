@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +16,7 @@ from parley.accounts.store import Accounts
 from parley.db.tables import users
 from parley.web.identity import SESSION_COOKIE
 
+from ..support.cli import Result, run_cli
 from ..support.client import parse_sse
 from ..support.models import Echo, Scripted
 
@@ -354,14 +353,8 @@ def test_security_headers_are_on_every_response(make_client: Callable[..., TestC
 
 
 def test_users_and_tokens_from_the_command_line(database_url: str) -> None:
-    def parley(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "parley", *args[:1], "--database-url", database_url, *args[1:]],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+    def parley(*args: str, stdin: str = "") -> Result:
+        return run_cli(args[0], "--database-url", database_url, *args[1:], stdin=stdin)
 
     assert (
         parley("users", "add", "frank", "--password-stdin", stdin=PASSWORD + "\n").returncode == 0

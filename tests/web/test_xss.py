@@ -311,10 +311,15 @@ def test_payload_titles_stay_text_in_sidebar_and_header(chromium: Browser, tmp_p
         assert sorted(_texts(page, ".conv__open")) == sorted(titles)
         _assert_clean(page, watch)
 
-        # Open each from the sidebar: the header and the document title show it as text.
+        # Open some from the sidebar, two of every kind of payload (the header and the document
+        # title take every title the same way; each opening costs a page update): they show
+        # it as text.
+        sample = {p.strip() for payloads in BY_KIND.values() for p in payloads[:2]}
         buttons = page.locator(".conv__open")
-        for i in range(buttons.count()):
-            title = _texts(page, ".conv__open")[i]
+        shown = _texts(page, ".conv__open")
+        for i, title in enumerate(shown):
+            if title not in sample:
+                continue
             buttons.nth(i).click()
             # (document.title reads back with its whitespace collapsed.)
             page.wait_for_function(

@@ -26,6 +26,8 @@ class ToolCallPart(BaseModel):
     tool_call_id: str
     tool_name: str
     args: str
+    # A tool the provider runs itself (web search, code execution), not one of the agent's.
+    native: bool = False
 
 
 class ToolResultPart(BaseModel):
@@ -33,10 +35,20 @@ class ToolResultPart(BaseModel):
     tool_call_id: str
     tool_name: str
     content: str
+    native: bool = False
+
+
+class FilePart(BaseModel):
+    """A file the model produced (an image, say); its bytes stay in the model's messages."""
+
+    type: Literal["file"] = "file"
+    media_type: str
+    size: int
 
 
 Part = Annotated[
-    TextPart | ThinkingPart | ToolCallPart | ToolResultPart, Field(discriminator="type")
+    TextPart | ThinkingPart | ToolCallPart | ToolResultPart | FilePart,
+    Field(discriminator="type"),
 ]
 
 

@@ -15,7 +15,6 @@ from typing import Annotated, Any
 from pydantic import AfterValidator
 
 _FORBIDDEN = re.compile("[\x00\ud800-\udfff]")
-REPLACEMENT = "\ufffd"
 
 
 def check_text(value: str) -> str:
@@ -29,10 +28,13 @@ def check_text(value: str) -> str:
 
 
 def clean_text(value: str) -> str:
-    """`value` with lone surrogates replaced by U+FFFD and NUL characters removed."""
+    """`value` with NUL characters removed and surrogates made valid: a pair that arrived as
+    two halves (a provider splitting an emoji across stream chunks) is joined back into its
+    character, a lone half becomes U+FFFD."""
     if _FORBIDDEN.search(value) is None:
         return value
-    return _FORBIDDEN.sub(lambda m: "" if m.group() == "\x00" else REPLACEMENT, value)
+    value = value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return value.replace("\x00", "")
 
 
 def clean_json(value: Any) -> Any:

@@ -6,13 +6,13 @@ import argparse
 import asyncio
 import getpass
 import sys
+from typing import TYPE_CHECKING
 
-from ..accounts.passwords import Passwords
-from ..accounts.store import Accounts, NameTaken
 from ..chat.text import check_text
-from ..db.engine import create_engine
-from ..db.migrate import upgrade
 from ..settings import Settings
+
+if TYPE_CHECKING:
+    from ..accounts.store import Accounts
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -55,6 +55,11 @@ def run_admin(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
+    from ..accounts.passwords import Passwords
+    from ..accounts.store import Accounts
+    from ..db.engine import create_engine
+    from ..db.migrate import upgrade
+
     engine = create_engine(settings.database_url)
     passwords = Passwords(
         time_cost=settings.password_time_cost, memory_cost=settings.password_memory_kib
@@ -95,6 +100,8 @@ async def _users(accounts: Accounts, args: argparse.Namespace) -> int:
             return 1
         print(f"removed {args.name} and everything of theirs")
         return 0
+    from ..accounts.store import NameTaken
+
     password = _password(args)
     if password is None:
         return 2

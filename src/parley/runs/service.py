@@ -20,9 +20,8 @@ from datetime import timedelta
 from typing import Any
 
 from pydantic_ai.agent import AbstractAgent
-from pydantic_ai.exceptions import ModelHTTPError, RunCancelled, RunTimedOut
+from pydantic_ai.exceptions import ModelHTTPError, RunTimedOut
 from pydantic_ai.messages import ModelMessage, ModelRequest, UserPromptPart
-from pydantic_ai.run import AgentRunResultEvent
 from pydantic_ai.usage import UsageLimits
 
 from ..chat.models import Status, Usage
@@ -31,7 +30,7 @@ from ..chat.text import clean_text
 from ..db.clock import now
 from ..db.ids import new_id
 from ..settings import Settings
-from .events import ReplyBuilder
+from .events import ReplyStream
 from .run import KEEPALIVE_SECONDS, Numbered, Run
 from .store import RunStore
 
@@ -184,7 +183,7 @@ class Runs:
         if tasks:
             await asyncio.wait(tasks, timeout=grace)
 
-    async def _checkpoint(self, run: Run, builder: ReplyBuilder) -> None:
+    async def _checkpoint(self, run: Run, builder: ReplyStream) -> None:
         """Save the run at a bounded rate, never per token, until generation has ended.
 
         Each checkpoint stores the new events, the reply so far (if it changed) and a
@@ -214,7 +213,7 @@ class Runs:
                 run.token.cancel()
 
     async def _drive(self, run: Run) -> None:
-        builder = ReplyBuilder()
+        builder = ReplyStream()
         checkpoints = asyncio.create_task(self._checkpoint(run, builder))
         status: Status = "complete"
         error: str | None = None
@@ -232,37 +231,35 @@ class Runs:
                 cancellation_token=run.token,
                 timeout=self.settings.run_timeout,
             ) as stream:
-                try:
-                    async for event in stream:
-                        if isinstance(event, AgentRunResultEvent):
-                            continue
-                        for name, data in builder.handle(event):
-                            run.publish(name, data)
-                    new_messages = stream.new_messages()
-                except RunTimedOut as exc:
+                # The event stream catches what ends the run early (a failure, a stop, a
+                # timeout), closes the open part and any pending tool call, and keeps it.
+                async for name, data in builder.transform_stream(stream):
+                    run.publish(name, data)
+                if isinstance(builder.cancelled, RunTimedOut):
                     status, error = "error", "The reply took too long and was stopped."
-                    new_messages = exc.new_messages()
-                except RunCancelled as exc:
+                    new_messages = builder.cancelled.new_messages()
+                elif builder.cancelled is not None:
                     status = run.stop_reason
-                    new_messages = exc.new_messages()
-                except Exception as exc:
-                    log.exception("run %s failed", run.id)
-                    status, error = "error", _describe(exc)
+                    new_messages = builder.cancelled.new_messages()
+                elif builder.error is not None:
+                    log.error("run %s failed", run.id, exc_info=builder.error)
+                    status, error = "error", _describe(builder.error)
                     new_messages = _live_messages(stream)
+                else:
+                    new_messages = stream.new_messages()
                 usage = _usage(stream)
-        except BaseException as exc:  # the agent could not start, or the task was cancelled
-            if not isinstance(exc, Exception):
-                status, error = run.stop_reason, None
-                await self._end(run, builder, checkpoints, status, error, new_messages, usage)
-                raise
+        except Exception as exc:  # the agent could not even start
             log.exception("run %s could not start", run.id)
             status, error = "error", _describe(exc)
+        except BaseException:  # this task was cancelled: save what there is, then go
+            await self._end(run, builder, checkpoints, run.stop_reason, None, new_messages, usage)
+            raise
         await self._end(run, builder, checkpoints, status, error, new_messages, usage)
 
     async def _end(
         self,
         run: Run,
-        builder: ReplyBuilder,
+        builder: ReplyStream,
         checkpoints: asyncio.Task[None],
         status: Status,
         error: str | None,
@@ -288,7 +285,7 @@ class Runs:
     async def _finish(
         self,
         run: Run,
-        builder: ReplyBuilder,
+        builder: ReplyStream,
         status: Status,
         error: str | None,
         new_messages: list[ModelMessage],

@@ -1,4 +1,5 @@
-"""Agents for `parley serve --agent bench.agents:<name>` in the scale benchmark.
+"""Agents that answer like a fast model over the network, for `parley serve --agent
+tests.support.paced_agents:<name>` in the benchmarks (bench/scale.py, bench/history.py).
 
 Self-contained (no network, nothing from the rest of the benchmark): a real server process
 imports this file.
@@ -67,3 +68,15 @@ async def _paced(messages: list[ModelMessage], _info: AgentInfo) -> AsyncIterato
 
 
 paced_agent: Agent[None, str] = Agent(FunctionModel(stream_function=_paced, model_name=MODEL_NAME))
+
+
+async def _unpaced(messages: list[ModelMessage], _info: AgentInfo) -> AsyncIterator[str]:
+    text = reply_text(answer_number(messages))
+    for i in range(0, len(text), CHUNK):
+        yield text[i : i + CHUNK]
+
+
+# The same replies with no pause: for filling a conversation quickly.
+quick_agent: Agent[None, str] = Agent(
+    FunctionModel(stream_function=_unpaced, model_name=MODEL_NAME)
+)
