@@ -72,15 +72,20 @@ class Message(BaseModel):
     created_at: datetime
 
     def wire(self) -> dict[str, Any]:
-        """The message as the API sends it: its text once.
+        """The message as the API lists it: each text once.
 
-        `text` is the message's source (the prompt; the reply's markdown); a text part sends
-        only its rendered HTML (null for the user's plain text), not that source again.
+        A user's message sends its text (its part has no HTML); a reply sends each text part's
+        rendered HTML and not its markdown source, which
+        `GET /api/conversations/{id}/messages/{message_id}` gives (for copying or editing).
         """
         data = self.model_dump(mode="json")
+        rendered = False
         for part in data["parts"]:
             if part["type"] == "text":
                 del part["text"]
+                rendered = rendered or part["html"] is not None
+        if rendered:
+            del data["text"]
         return data
 
 

@@ -149,6 +149,18 @@ class Store:
         items = [_message(by_id[i]) for i in page_ids if i in by_id]
         return items, (page_ids[0] if start > 0 else None)
 
+    async def get_message(
+        self, owner: str, conversation_id: str, message_id: str
+    ) -> Message | None:
+        query = (
+            sa.select(messages)
+            .join(conversations, conversations.c.id == messages.c.conversation_id)
+            .where(_owned(owner, conversation_id), messages.c.id == message_id)
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        return _message(row) if row else None
+
     async def export(
         self, owner: str, conversation_id: str
     ) -> tuple[Conversation, list[tuple[Message, Any]]] | None:

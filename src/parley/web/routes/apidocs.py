@@ -2,19 +2,20 @@
 
 FastAPI's built-in page loads Swagger UI from a CDN and starts it with an inline script; both
 are blocked by Parley's Content-Security-Policy (and a CDN is not there offline). Here the
-Swagger UI files come from the `swagger-ui-bundle` package and the start-up script is a static
-file of Parley's, so the page works offline under the same CSP as the rest of Parley.
+Swagger UI 5 files (it reads FastAPI's OpenAPI 3.1) come from the `fastapi-offline` package's
+data and the start-up script is a static file of Parley's, so the page works offline under the
+same CSP as the rest of Parley.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import fastapi_offline
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
-from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
-SWAGGER_UI = Path(swagger_ui_path)
+SWAGGER_UI = Path(fastapi_offline.__file__).parent / "static"
 
 router = APIRouter(include_in_schema=False)
 

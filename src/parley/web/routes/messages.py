@@ -38,6 +38,17 @@ async def list_messages(
     return JSONResponse({"items": [m.wire() for m in items], "next_cursor": next_cursor})
 
 
+@router.get("/{message_id}")
+async def get_message(
+    conversation_id: str, message_id: str, owner: Owner, store: StoreDep
+) -> Message:
+    """One message with all its text: the source of each part, as the list does not send it."""
+    message = await store.get_message(owner, conversation_id, message_id)
+    if message is None:
+        raise HTTPException(404, "No such message.")
+    return message
+
+
 @router.post(
     "",
     responses={
