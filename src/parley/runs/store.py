@@ -56,6 +56,16 @@ class RunStore:
         """
         stamp = now()
         async with write(self.engine) as conn:
+            # The heartbeat first: it locks the run's row (a delete in another process waits,
+            # or has already happened and this finds no row) before anything refers to it.
+            stop = await conn.scalar(
+                runs.update()
+                .where(runs.c.id == run_id)
+                .values(heartbeat_at=stamp)
+                .returning(runs.c.stop_requested)
+            )
+            if stop is None:
+                return True
             await _insert_events(conn, run_id, events, first_seq)
             if parts is not None:
                 await conn.execute(
@@ -65,19 +75,18 @@ class RunStore:
                         text=text_of(parts), parts=[p.model_dump() for p in parts], updated_at=stamp
                     )
                 )
-            stop = await conn.scalar(
-                runs.update()
-                .where(runs.c.id == run_id)
-                .values(heartbeat_at=stamp)
-                .returning(runs.c.stop_requested)
-            )
-        return stop is None or bool(stop)
+        return bool(stop)
 
     async def store_events(self, run_id: str, events: Sequence[Event], first_seq: int) -> None:
-        """The run's last events, once it has ended (`Store.finish_turn` marked it finished)."""
+        """The run's last events, once it has ended (`Store.finish_turn` marked it finished);
+        nothing if the run is gone with its conversation."""
         if events:
             async with write(self.engine) as conn:
-                await _insert_events(conn, run_id, events, first_seq)
+                found = await conn.scalar(
+                    sa.select(runs.c.id).where(runs.c.id == run_id).with_for_update()
+                )
+                if found is not None:
+                    await _insert_events(conn, run_id, events, first_seq)
 
     async def get(self, owner: str, run_id: str) -> RunRow | None:
         c = runs.c
