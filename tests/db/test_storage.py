@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from pydantic_ai.messages import (
+    ModelMessage,
     ModelRequest,
     ModelResponse,
     TextPart,
@@ -66,7 +67,7 @@ def test_parley_migrate_creates_the_database(database_url: str, tmp_path: Path) 
 
 
 def test_every_message_shape_loads_back_as_history(database_url: str) -> None:
-    odd_turn = [
+    odd_turn: list[ModelMessage] = [
         ModelResponse(
             parts=[
                 ThinkingPart(content="hmm"),

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from pydantic_ai import Agent, Tool
@@ -39,7 +38,15 @@ from pydantic_ai.models.function import (
 
 from parley.chat.store import Store
 
-from ..support.client import Frame, new_conversation, parse_sse, send
+from ..support.client import (
+    Client,
+    Frame,
+    full_message,
+    new_conversation,
+    parse_sse,
+    saved_messages,
+    send,
+)
 from ..support.fake_openai import SplitSurrogatesOpenAI, reply_to
 from ..support.processes import Server
 
@@ -117,7 +124,7 @@ class Scripted:
         return Agent(model, tools=tools or [])
 
 
-def items_of(client: httpx.Client, cid: str) -> list[dict[str, Any]]:
+def items_of(client: Client, cid: str) -> list[dict[str, Any]]:
     response = client.get(f"/api/conversations/{cid}/messages")
     assert response.status_code == 200, response.text
     items: list[dict[str, Any]] = response.json()["items"]
@@ -129,20 +136,19 @@ def streamed(frames: list[Frame], event: str = "text") -> str:
 
 
 def shown_parts(message: dict[str, Any]) -> list[tuple[str, str]]:
-    """A saved message's parts as (type, text): a text part's text is the message's (the API
-    sends a text part's HTML only), a tool result's its content, a tool call's nothing."""
+    """A saved message's parts (from `full_message`) as (type, text): a text or thinking part's
+    text, a tool result's content, a tool call's nothing."""
 
     def text(part: dict[str, Any]) -> str:
         kind = part["type"]
-        value = {"text": message["text"], "tool_call": ""}.get(kind)
-        if value is None:
-            value = part["content"] if kind == "tool_result" else part["text"]
-        return str(value)
+        if kind == "tool_call":
+            return ""
+        return str(part["content"] if kind == "tool_result" else part["text"])
 
     return [(p["type"], text(p)) for p in message["parts"]]
 
 
-def assert_next_prompt_works(client: httpx.Client, cid: str) -> None:
+def assert_next_prompt_works(client: Client, cid: str) -> None:
     """The conversation is not stuck: the next prompt is a 200 and gets its reply."""
     frames = send(client, cid, "next prompt")
     assert (frames[-1].event, frames[-1].data["status"]) == ("done", "complete"), frames
@@ -151,14 +157,15 @@ def assert_next_prompt_works(client: httpx.Client, cid: str) -> None:
 
 
 def first_turn(client: TestClient) -> tuple[str, list[Frame], dict[str, Any]]:
-    """Send FIRST in a new conversation: its id, the frames, and the saved assistant message."""
+    """Send FIRST in a new conversation: its id, the frames, and the saved assistant message
+    with all its text."""
     cid = new_conversation(client)
     frames = send(client, cid, FIRST)
     assert frames[-1].event == "done", frames
     user, assistant = items_of(client, cid)
     assert user["text"] == FIRST
     assert assistant["id"] == frames[-1].data["id"]
-    return cid, frames, assistant
+    return cid, frames, full_message(client, cid, assistant["id"])
 
 
 def assert_export_is_unicode(client: TestClient, cid: str) -> None:
@@ -279,7 +286,7 @@ def test_a_provider_streaming_surrogate_halves_end_to_end(
         frames = send(client, cid, prompt)
         assert (frames[-1].event, frames[-1].data["status"]) == ("done", "complete"), frames
         assert streamed(frames) == reply_to(prompt)
-        _, assistant = items_of(client, cid)
+        _, assistant = saved_messages(client, cid)
         assert (assistant["status"], assistant["text"]) == ("complete", reply_to(prompt))
 
         second = send(client, cid, "again")
@@ -419,7 +426,8 @@ def test_a_reply_that_cannot_be_saved_ends_as_an_error(
     _user, assistant = items_of(client, cid)
     assert assistant["id"] == frames[-1].data["id"]
     assert (assistant["status"], assistant["error"]) == ("error", "The reply could not be saved.")
-    assert assistant["text"] == "Some answer"  # what was shown is kept
+    # What was shown is kept.
+    assert full_message(client, cid, assistant["id"])["text"] == "Some answer"
     assert client.get(f"/api/conversations/{cid}").json()["active_run_id"] is None
 
     monkeypatch.undo()

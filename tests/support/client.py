@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from fastapi.testclient import TestClient
+
+Client = httpx.Client | TestClient
+"""What these helpers talk to Parley through: an `httpx.Client` on a real server, or a
+`TestClient` on an app in process (Starlette's, built on httpx2: not an `httpx.Client`)."""
 
 
 @dataclass
@@ -14,6 +20,15 @@ class Frame:
     id: int | None
     event: str
     data: Any
+
+
+def event_ids(frames: list[Frame]) -> list[int]:
+    """The id of each of `frames`, which must all have one."""
+    ids: list[int] = []
+    for frame in frames:
+        assert frame.id is not None, frame
+        ids.append(frame.id)
+    return ids
 
 
 def parse_sse(raw: str) -> list[Frame]:
@@ -36,7 +51,7 @@ def parse_sse(raw: str) -> list[Frame]:
     return frames
 
 
-def send(client: httpx.Client, conversation_id: str, prompt: str) -> list[Frame]:
+def send(client: Client, conversation_id: str, prompt: str) -> list[Frame]:
     with client.stream(
         "POST", f"/api/conversations/{conversation_id}/messages", json={"prompt": prompt}
     ) as response:
@@ -45,8 +60,33 @@ def send(client: httpx.Client, conversation_id: str, prompt: str) -> list[Frame]
         return parse_sse(response.read().decode())
 
 
-def new_conversation(client: httpx.Client) -> str:
+def new_conversation(client: Client) -> str:
     response = client.post("/api/conversations", json={})
     assert response.status_code == 201
     conversation_id: str = response.json()["id"]
     return conversation_id
+
+
+def saved_messages(client: Client, conversation_id: str) -> list[dict[str, Any]]:
+    """The current branch's messages with all their text (the list sends a reply's HTML only):
+    the conversation's JSON export."""
+    response = client.get(f"/api/conversations/{conversation_id}/export")
+    assert response.status_code == 200, response.text
+    messages: list[dict[str, Any]] = response.json()["messages"]
+    return messages
+
+
+def texts_of(client: Client, conversation_id: str, items: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The whole text of each of `items` (messages the list gave, which may leave it out), as
+    saved: each looked up by id in `saved_messages`."""
+    saved = {m["id"]: m["text"] for m in saved_messages(client, conversation_id)}
+    return [saved[m["id"]] for m in items]
+
+
+def full_message(client: Client, conversation_id: str, message_id: str) -> dict[str, Any]:
+    """One message with all its text (its source, and each text part's): the message's own
+    route, `GET /api/conversations/{id}/messages/{message_id}`."""
+    response = client.get(f"/api/conversations/{conversation_id}/messages/{message_id}")
+    assert response.status_code == 200, response.text
+    message: dict[str, Any] = response.json()
+    return message

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
-from ..support.client import new_conversation, parse_sse, send
-from ..support.models import Echo, reply_to
+from ..support.client import (
+    event_ids,
+    new_conversation,
+    parse_sse,
+    saved_messages,
+    send,
+    texts_of,
+)
+from ..support.models import Echo, Scripted, reply_to
 
 
 def test_send_streams_typed_events_and_saves_the_turn(
@@ -22,7 +30,7 @@ def test_send_streams_typed_events_and_saves_the_turn(
     assert events[:2] == ["user", "start"]
     assert events[-1] == "done"
     assert "text" in events and "block" in events
-    ids = [f.id for f in frames]
+    ids = event_ids(frames)
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     # Deltas, never cumulative: together they are the reply, each exactly once.
     text = "".join(f.data["d"] for f in frames if f.event == "text")
@@ -40,9 +48,9 @@ def test_send_streams_typed_events_and_saves_the_turn(
     assert roles == [("user", "complete"), ("assistant", "complete")]
     assistant = listed["items"][1]
     assert assistant["id"] == done["id"]
-    assert assistant["text"] == reply_to("hello")
     assert assistant["parts"][0]["html"] == "".join(b.data["html"] for b in blocks)
     assert assistant["model"] == "function:echo"
+    assert saved_messages(client, cid)[1]["text"] == reply_to("hello")
 
 
 def test_conversations_crud_and_most_recent_first(make_client: Callable[..., TestClient]) -> None:
@@ -91,7 +99,7 @@ def test_messages_are_paginated_oldest_first(make_client: Callable[..., TestClie
     older = client.get(
         f"/api/conversations/{cid}/messages", params={"limit": 4, "before": page["next_cursor"]}
     ).json()
-    assert [m["text"] for m in older["items"]] == ["turn 0", reply_to("turn 0")]
+    assert texts_of(client, cid, older["items"]) == ["turn 0", reply_to("turn 0")]
     assert older["next_cursor"] is None
 
 
@@ -149,7 +157,11 @@ def test_reattach_replays_every_event_exactly_once(make_client: Callable[..., Te
         ) as response:
             replay = parse_sse(response.read().decode())
         assert all(f.id is not None and f.id > frame.id for f in replay)
-        before = "".join(f.data["d"] for f in frames if f.event == "text" and f.id <= frame.id)
+        before = "".join(
+            f.data["d"]
+            for f in frames
+            if f.event == "text" and f.id is not None and f.id <= frame.id
+        )
         after = "".join(f.data["d"] for f in replay if f.event == "text")
         assert before + after == full
         assert replay[-1].event == "done"
@@ -165,3 +177,41 @@ def test_page_and_assets_are_served_locally(make_client: Callable[..., TestClien
     info = client.get("/api/info").json()
     assert info["model"] == "function:echo"
     assert client.get("/openapi.json").status_code == 200
+
+
+def test_the_message_list_sends_each_text_once(make_client: Callable[..., TestClient]) -> None:
+    prompt = "Which words matter here?"
+    source = "These **bold words** matter, and *these* too."
+    client = make_client(
+        Scripted(["These **bold", " words** matter, ", "and *these* too."]).agent()
+    )
+    cid = new_conversation(client)
+
+    with client.stream(
+        "POST", f"/api/conversations/{cid}/messages", json={"prompt": prompt}
+    ) as response:
+        raw = response.read().decode()
+    blocks = raw.replace("\r\n", "\n").split("\n\n")
+    user_frames = [b for b in blocks if "event: user" in b.split("\n")]
+    assert len(user_frames) == 1
+    assert user_frames[0].count(prompt) == 1
+    assert parse_sse(raw)[-1].data["status"] == "complete"
+
+    listed = client.get(f"/api/conversations/{cid}/messages")
+    body = listed.text
+    user, assistant = listed.json()["items"]
+    assert user["text"] == prompt
+    assert body.count(prompt) == 1
+    assert "**" not in body and source not in body and "*these*" not in body
+    html = assistant["parts"][0]["html"]
+    assert "<strong>bold words</strong>" in html and "<em>these</em>" in html
+    assert body.count(json.dumps(html)) == 1
+    assert "text" not in assistant and "text" not in assistant["parts"][0]
+
+    full = client.get(f"/api/conversations/{cid}/messages/{assistant['id']}")
+    assert full.status_code == 200
+    message = full.json()
+    assert message["text"] == source
+    assert [p["text"] for p in message["parts"] if p["type"] == "text"] == [source]
+    assert message["parts"][0]["html"] == html
+    assert client.get(f"/api/conversations/{cid}/messages/nope").status_code == 404

@@ -24,7 +24,7 @@ from parley.db.ids import new_id
 from parley.db.tables import conversations, messages, runs
 from parley.web.deps import LOCAL_OWNER
 
-from ..support.client import new_conversation, parse_sse, send
+from ..support.client import new_conversation, parse_sse, send, texts_of
 from ..support.models import Echo, reply_to
 
 PASSWORD = "correct horse battery"
@@ -213,9 +213,9 @@ def test_a_before_cursor_not_in_the_branch_is_a_422(client: TestClient) -> None:
     url = f"/api/conversations/{cid}/messages"
 
     first = client.get(url, params={"limit": 2}).json()
-    assert [m["text"] for m in first["items"]] == ["two", reply_to("two")]
+    assert texts_of(client, cid, first["items"]) == ["two", reply_to("two")]
     older = client.get(url, params={"limit": 2, "before": first["next_cursor"]}).json()
-    assert [m["text"] for m in older["items"]] == ["one", reply_to("one")]
+    assert texts_of(client, cid, older["items"]) == ["one", reply_to("one")]
 
     foreign = message_items(client, other)[0]["id"]
     for before in (new_id(), foreign, "not-an-id"):

@@ -128,14 +128,19 @@ def test_chat_stream_markdown_and_history_after_reload(
 def test_markup_in_user_and_model_text_does_not_execute(
     page_factory: object, database_url: str
 ) -> None:
-    from playwright.sync_api import Browser, expect
+    from playwright.sync_api import Browser, Dialog, expect
 
     assert isinstance(page_factory, Browser)
     reply = "\n\n".join(XSS)
     with serve(_agent(reply, []), database_url) as base:
         page = page_factory.new_page()
         dialogs: list[str] = []
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+        def dismiss(dialog: Dialog) -> None:
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", dismiss)
         page.goto(base)
         box = page.get_by_role("textbox", name="Message")
         box.fill("\n".join(XSS))

@@ -80,6 +80,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/api/conversations/{conversation_id}/export"): "owned",
     ("GET", "/api/conversations/{conversation_id}/messages"): "owned",
     ("POST", "/api/conversations/{conversation_id}/messages"): "owned",
+    ("GET", "/api/conversations/{conversation_id}/messages/{message_id}"): "owned",
     ("GET", "/api/runs/{run_id}/events"): "owned",
     ("POST", "/api/runs/{run_id}/stop"): "owned",
     ("GET", "/api/tokens"): "collection",
@@ -121,7 +122,9 @@ def test_the_authorization_matrix(world: World, method: str, path: str) -> None:
     kind = MATRIX[(method, path)]
     cid, run_id = world.conversation_with_a_turn("alice")
     token_id = world.call("alice", "GET", "/api/tokens").json()["items"][0]["id"]
-    url = path.format(conversation_id=cid, run_id=run_id, token_id=token_id)
+    listed = world.call("alice", "GET", f"/api/conversations/{cid}/messages").json()
+    message_id = listed["items"][0]["id"]
+    url = path.format(conversation_id=cid, run_id=run_id, token_id=token_id, message_id=message_id)
     body = BODIES.get((method, path))
     kwargs: dict[str, Any] = {"json": body} if body is not None else {}
 
@@ -222,7 +225,7 @@ def test_the_cookie_is_secure_over_https(make_client: Callable[..., TestClient])
     client = make_client(Echo().agent(), auth="accounts")
     accounts: Accounts = client.app.state.services.accounts  # type: ignore[attr-defined]
     client.portal.call(accounts.add_user, "carol", PASSWORD)  # type: ignore[union-attr]
-    client.base_url = "https://localhost"  # type: ignore[assignment]
+    client.base_url = "https://localhost"
     response = client.post(
         "/api/auth/login", json={"name": "carol", "password": PASSWORD}, headers={}
     )

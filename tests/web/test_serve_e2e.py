@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import httpx
 import pytest
 
-from ..support.client import Frame, new_conversation, send
+from ..support.client import Client, Frame, new_conversation, saved_messages, send
 from ..support.fake_openai import CHAT_PATHS, RESPONSES_PATHS, FakeOpenAI, reply_to
 from ..support.processes import ROOT, Server
 
@@ -46,7 +45,7 @@ def streamed_text(frames: list[Frame]) -> str:
     return "".join(f.data["d"] for f in frames if f.event == "text")
 
 
-def messages_of(client: httpx.Client, conversation_id: str) -> list[dict[str, Any]]:
+def messages_of(client: Client, conversation_id: str) -> list[dict[str, Any]]:
     response = client.get(f"/api/conversations/{conversation_id}/messages")
     assert response.status_code == 200, response.text
     items: list[dict[str, Any]] = response.json()["items"]
@@ -99,7 +98,7 @@ def test_turn_five_carries_its_own_conversation_to_the_provider(
         assert "banana" not in json.dumps(fifth.body)
         assert "apple" not in json.dumps(last_request[b].body)
 
-        saved = messages_of(client, a)
+        saved = saved_messages(client, a)
         assert [(m["role"], m["text"], m["status"]) for m in saved] == [
             (role, text, "complete") for role, text in [*expected, ("user", prompts[a][4])]
         ] + [("assistant", reply_to(prompts[a][4]), "complete")]
@@ -131,7 +130,7 @@ def test_an_agent_with_a_tool_streams_lists_loads_and_continues(
         listed = client.get("/api/conversations")
         assert listed.status_code == 200
         assert cid in [c["id"] for c in listed.json()["items"]]
-        user, assistant = messages_of(client, cid)
+        user, assistant = saved_messages(client, cid)
         assert user["text"] == "Weather in Paris?"
         assert [p["type"] for p in assistant["parts"]] == ["tool_call", "tool_result", "text"]
         assert assistant["parts"][0]["tool_call_id"] == call["tool_call_id"]
@@ -174,7 +173,7 @@ def test_a_client_that_hangs_up_mid_stream_leaves_the_server_healthy(
             assert time.monotonic() < deadline, "the reply never finished"
             time.sleep(0.1)
         assert last["status"] == "complete", last
-        assert last["text"] == reply_to(prompt)
+        assert saved_messages(client, cid)[-1]["text"] == reply_to(prompt)
         assert len(fake_openai.requests) == 1
 
         # Nothing is left busy: the conversation takes the next message.

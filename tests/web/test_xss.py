@@ -303,10 +303,10 @@ def test_payload_titles_stay_text_in_sidebar_and_header(chromium: Browser, tmp_p
         more = page.locator("#load-more")
         page.locator(".conv__open").first.wait_for()
         while more.is_visible():
-            shown = page.locator(".conv__open").count()
+            listed = page.locator(".conv__open").count()
             more.click()
             page.wait_for_function(
-                "n => document.querySelectorAll('.conv__open').length > n", arg=shown
+                "n => document.querySelectorAll('.conv__open').length > n", arg=listed
             )
         assert sorted(_texts(page, ".conv__open")) == sorted(titles)
         _assert_clean(page, watch)

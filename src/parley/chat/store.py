@@ -140,8 +140,10 @@ class Store:
             end = path.index(before) if before is not None else len(path)
             start = max(0, end - limit)
             page_ids = path[start:end]
+            # Not the model's messages: the largest column by far, and not what the UI shows.
+            shown = [c for c in messages.c if c.name not in ("model_messages", "updated_at")]
             rows = (
-                (await conn.execute(sa.select(messages).where(messages.c.id.in_(page_ids))))
+                (await conn.execute(sa.select(*shown).where(messages.c.id.in_(page_ids))))
                 .mappings()
                 .all()
             )

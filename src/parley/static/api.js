@@ -23,6 +23,7 @@ import { SseParser } from './sse.js';
 
 /**
  * @typedef {{type: 'text', html: string | null}
+ *   | {type: 'file', media_type: string, size: number}
  *   | {type: 'thinking', text: string}
  *   | {type: 'tool_call', tool_call_id: string, tool_name: string, args: string}
  *   | {type: 'tool_result', tool_call_id: string, tool_name: string, content: string}
@@ -39,7 +40,7 @@ import { SseParser } from './sse.js';
  * @property {string} conversation_id
  * @property {string | null} parent_id
  * @property {'user' | 'assistant'} role
- * @property {string} text
+ * @property {string} [text]  a user's prompt; absent on a reply (its parts carry the HTML)
  * @property {Part[]} parts
  * @property {Status} status
  * @property {string | null} error

@@ -291,7 +291,7 @@ export class Chat {
     switch (event.type) {
       case 'user': {
         const { message } = event.data;
-        const saved = userMessage(message.text, message.status, message.id);
+        const saved = userMessage(message.text ?? '', message.status, message.id);
         // A reattaching stream replays the run from its first event: the user's message may
         // already be on the page, loaded with the conversation.
         const shown = this._el.log.querySelector(`[data-id="${CSS.escape(message.id)}"]`);
@@ -362,17 +362,17 @@ export class Chat {
   }
 
   /**
-   * A saved message, rendered; a message that fails to render shows its plain text.
+   * A saved message, rendered; a reply that fails to render says so instead.
    * @param {Message} message
    * @returns {HTMLElement}
    */
   _render(message) {
-    if (message.role === 'user') return userMessage(message.text, message.status, message.id);
+    if (message.role === 'user') return userMessage(message.text ?? '', message.status, message.id);
     try {
       return AssistantMessage.fromMessage(message, (view) => this._retry(view)).element;
     } catch (error) {
       console.warn('parley: could not render a message', message, error);
-      return userMessage(message.text, message.status, message.id);
+      return notice('This reply could not be shown.', null);
     }
   }
 

@@ -165,8 +165,8 @@ export class AssistantMessage {
   _renderPart(part) {
     switch (part.type) {
       case 'text':
-        // On the wire a text part carries its rendered HTML only (the source is the
-        // message's `text`), or nothing for plain user text.
+        // In the list a text part carries its rendered HTML only (its markdown source is
+        // at GET /api/conversations/{id}/messages/{message_id}), or nothing for user text.
         if (part.html) this.block(part.html, 0);
         this._current = null;
         break;

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from datetime import datetime
+from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator
 
+from ..chat.models import FilePart, Status, ThinkingPart, ToolCallPart, ToolResultPart, Usage
 from ..chat.text import Text, check_text
 
 T = TypeVar("T")
@@ -49,3 +51,34 @@ class Info(BaseModel):
     max_prompt_chars: int
     # Shown by the UI beside the model name, e.g. that the bundled local model is tiny.
     model_notice: str | None = None
+
+
+class ListedTextPart(BaseModel):
+    type: Literal["text"] = "text"
+    # Rendered markdown; null for a user's plain text (the message's `text`).
+    html: str | None
+
+
+ListedPart = Annotated[
+    ListedTextPart | ThinkingPart | ToolCallPart | ToolResultPart | FilePart,
+    Field(discriminator="type"),
+]
+
+
+class ListedMessage(BaseModel):
+    """A message as lists and run events send it (`Message.wire`): each text once. A reply's
+    markdown source is at `GET /api/conversations/{id}/messages/{message_id}`."""
+
+    id: str
+    conversation_id: str
+    parent_id: str | None
+    role: Literal["user", "assistant"]
+    # The prompt of a user's message; absent on a reply whose parts carry rendered HTML.
+    text: str | None = None
+    parts: list[ListedPart]
+    status: Status
+    error: str | None = None
+    model: str | None = None
+    usage: Usage | None = None
+    run_id: str | None = None
+    created_at: datetime

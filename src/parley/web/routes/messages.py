@@ -11,7 +11,7 @@ from fastapi.sse import EventSourceResponse
 from ...chat.models import Message
 from .. import sse
 from ..deps import Owner, RunsDep, SettingsDep, StoreDep
-from ..schemas import Page, SendMessage
+from ..schemas import ListedMessage, Page, SendMessage
 from .conversations import NOT_FOUND
 
 _SSE_DOC: dict[str, Any] = {
@@ -22,7 +22,7 @@ _SSE_DOC: dict[str, Any] = {
 router = APIRouter(prefix="/conversations/{conversation_id}/messages", tags=["messages"])
 
 
-@router.get("", response_model=Page[Message])
+@router.get("", response_model=Page[ListedMessage])
 async def list_messages(
     conversation_id: str,
     owner: Owner,
@@ -34,7 +34,7 @@ async def list_messages(
     if page is None:
         raise HTTPException(404, NOT_FOUND)
     items, next_cursor = page
-    # Message.wire: each text once (the documented schema lists the fields it may leave out).
+    # Message.wire, documented as ListedMessage: each text once.
     return JSONResponse({"items": [m.wire() for m in items], "next_cursor": next_cursor})
 
 
