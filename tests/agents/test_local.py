@@ -32,7 +32,17 @@ from parley.settings import Settings
 
 from ..support.browser import serve as serve_in_thread
 from ..support.client import new_conversation, parse_sse, send
+from ..support.databases import sqlite_url
 from ..support.processes import Server
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """SQLite only: what these tests check is the local model,
+    and every run is real llama.cpp inference on the CPU. The PostgreSQL side of the same paths runs
+    in the API and end-to-end tests (tests/web, tests/runs)."""
+    return sqlite_url(tmp_path / "parley.db")
+
 
 BUNDLED = bundled_model_path()
 SHORT = Sampling(max_tokens=12, temperature=0.0, seed=1)

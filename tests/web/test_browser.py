@@ -14,8 +14,17 @@ from pydantic_ai.messages import ModelMessage
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from ..support.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serve
-from ..support.databases import engine_on
+from ..support.databases import engine_on, sqlite_url
 from ..support.models import prompts_of
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """SQLite only: what these tests check is the page, and a
+    browser run costs seconds of CPU. The PostgreSQL side of the same paths runs
+    in the API and end-to-end tests (tests/web, tests/runs)."""
+    return sqlite_url(tmp_path / "parley.db")
+
 
 pytestmark = pytest.mark.browser
 
@@ -298,13 +307,14 @@ def test_accounts_mode_login_chat_tokens_and_logout(
         page.get_by_label("Password").fill("a long password")
         page.get_by_role("button", name="Log in").click()
         expect(page).to_have_url(base + "/")
+        # The page has started (it shows who is logged in) before anything is typed.
+        expect(page.get_by_test_id("account-name")).to_have_text("alice")
 
         box = page.get_by_role("textbox", name="Message")
         box.fill("there")
         box.press("Enter")
         reply = page.locator('[data-role="assistant"]').last
         expect(reply.locator("strong")).to_have_text("there")
-        expect(page.get_by_test_id("account-name")).to_have_text("alice")
         cookies = page.context.cookies()
         session = next(c for c in cookies if c["name"] == "parley_session")
         assert session["httpOnly"] and session["sameSite"] == "Strict"

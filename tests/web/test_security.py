@@ -16,7 +16,6 @@ from parley.accounts.store import Accounts
 from parley.db.tables import users
 from parley.web.identity import SESSION_COOKIE
 
-from ..support.cli import Result, run_cli
 from ..support.client import parse_sse
 from ..support.models import Echo, Scripted
 
@@ -353,32 +352,6 @@ def test_security_headers_are_on_every_response(make_client: Callable[..., TestC
         assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
         assert headers["x-content-type-options"] == "nosniff"
         assert headers["referrer-policy"] == "no-referrer"
-
-
-def test_users_and_tokens_from_the_command_line(database_url: str) -> None:
-    def parley(*args: str, stdin: str = "") -> Result:
-        return run_cli(args[0], "--database-url", database_url, *args[1:], stdin=stdin)
-
-    assert (
-        parley("users", "add", "frank", "--password-stdin", stdin=PASSWORD + "\n").returncode == 0
-    )
-    assert (
-        parley("users", "add", "frank", "--password-stdin", stdin=PASSWORD + "\n").returncode == 1
-    )
-    assert parley("users", "add", "gina", "--password-stdin", stdin="short\n").returncode == 2
-    assert parley("users", "list").stdout.split() == ["frank"]
-    created = parley("tokens", "create", "frank", "ci")
-    assert created.returncode == 0 and created.stdout.strip().splitlines()[-1].startswith("pk_")
-    token_id = parley("tokens", "list", "frank").stdout.split()[0]
-    assert parley("tokens", "revoke", "frank", token_id).returncode == 0
-    assert parley("tokens", "list", "frank").stdout == ""
-    new_password = "another long password\n"
-    assert (
-        parley("users", "set-password", "frank", "--password-stdin", stdin=new_password).returncode
-        == 0
-    )
-    assert parley("users", "remove", "frank").returncode == 0
-    assert parley("users", "list").stdout == ""
 
 
 def test_a_trusted_proxy_sets_scheme_and_client_and_no_one_else_does(
