@@ -7,28 +7,22 @@ Run from the repository root: `python -m bench.local` (about a minute) or `--qui
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import socket
 import statistics
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pydantic_ai.models
-import uvicorn
 from pydantic_ai import Agent
+from tests.support.browser import serve
+from tests.support.client import iter_frames, new_conversation
 
 from parley.agents.local import LocalModel, bundled_model_path
 from parley.agents.local.engine import Sampling
-from parley.app import create_app
-from parley.settings import Settings
 
 from .table import table
 
@@ -48,64 +42,35 @@ class Timing:
 
 
 def _direct(model: LocalModel, sampling: Sampling) -> Timing:
-    llama = model.engine().llama
+    # The engine's own call into llama-cpp-python, one chunk of text a token.
+    messages = [{"role": "user", "content": PROMPT}]
     start = time.perf_counter()
     first = 0.0
     tokens = 0
-    for chunk in llama.create_chat_completion(
-        messages=[{"role": "user", "content": PROMPT}],
-        stream=True,
-        max_tokens=sampling.max_tokens,
-        temperature=sampling.temperature,
-        top_p=sampling.top_p,
-        repeat_penalty=sampling.repeat_penalty,
-        seed=sampling.seed,
-    ):
-        if chunk["choices"][0]["delta"].get("content"):
-            tokens += 1
-            if tokens == 1:
-                first = time.perf_counter() - start
+    for _ in model.engine()._generate(messages, sampling):
+        tokens += 1
+        if tokens == 1:
+            first = time.perf_counter() - start
     return Timing(first, tokens, time.perf_counter() - start)
 
 
 def _through_parley(client: httpx.Client) -> Timing:
-    cid = client.post("/api/conversations", json={}).json()["id"]
+    cid = new_conversation(client)
     start = time.perf_counter()
     first = 0.0
-    event = ""
     tokens = 0
     last = start
     with client.stream(
         "POST", f"/api/conversations/{cid}/messages", json={"prompt": PROMPT}
     ) as response:
-        for line in response.iter_lines():
-            if line.startswith("event:"):
-                event = line.removeprefix("event:").strip()
-            elif line.startswith("data:") and event == "text":
+        for frame in iter_frames(response.iter_lines()):
+            if frame.event == "text":
                 last = time.perf_counter()
                 if not first:
                     first = last - start
-            elif line.startswith("data:") and event == "done":
-                tokens = int(json.loads(line.removeprefix("data:"))["usage"]["output_tokens"])
+            elif frame.event == "done":
+                tokens = int(frame.data["usage"]["output_tokens"])
     return Timing(first, tokens, last - start)
-
-
-@contextmanager
-def _serve(model: LocalModel, database: Path) -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    app = create_app(Settings(database_url=f"sqlite+aiosqlite:///{database}"), agent=Agent(model))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
 
 
 def main() -> None:
@@ -126,7 +91,7 @@ def main() -> None:
     parley: list[Timing] = []
     with (
         tempfile.TemporaryDirectory() as folder,
-        _serve(model, Path(folder) / "b.db") as base,
+        serve(Agent(model), Path(folder) / "b.db") as base,
         httpx.Client(base_url=base, trust_env=False, timeout=300) as client,
     ):
         _direct(model, sampling)  # warm-up, both paths

@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import math
 import os
 import platform
 import re
 import shlex
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,15 +29,17 @@ from typing import Literal
 import asyncpg
 import httpx
 import pydantic_ai.models
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 from tests.support import paced_agents as agents
+from tests.support.client import aiter_frames
+from tests.support.databases import postgres_database, sqlite_url
+from tests.support.processes import Server, run_parley, servers, side_by_side
 
 from .table import table
 
 # The benchmark must never reach a real provider.
 pydantic_ai.models.ALLOW_MODEL_REQUESTS = False
 
-ROOT = Path(__file__).resolve().parent.parent
 AGENT = "tests.support.paced_agents:paced_agent"
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 START_TIMEOUT = 60.0
@@ -103,123 +101,17 @@ class Result:
 
 # -- Servers ---------------------------------------------------------------------------------
 
-
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def cpu(self) -> float | None:
-        """Seconds of CPU (user + system) the process has used, where /proc tells."""
-        try:
-            stat = Path(f"/proc/{self.process.pid}/stat").read_text()
-        except OSError:
-            return None
-        fields = stat.rsplit(")", 1)[1].split()
-        # utime and stime are fields 14 and 15 of proc(5); fields[0] is field 3.
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _environment(home: Path) -> dict[str, str]:
-    # A clean environment, as a fresh install would see it: no PARLEY_* from the caller.
-    return {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(home),
-        "LANG": "C.UTF-8",
-        # The repo root, so `--agent tests.support.paced_agents:paced_agent` is importable.
-        # PARLEY_SOURCE: another checkout's src/ to measure instead (a before/after pair).
-        "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PARLEY_SOURCE"), str(ROOT)])),
-        "PYTHONUNBUFFERED": "1",
-        # The whole load is the one local user; the default limit (4) would answer 429.
-        "PARLEY_MAX_RUNS_PER_USER": "1000",
-    }
-
-
-def _migrate(database_url: str, home: Path, log: Path) -> None:
-    # Once, before the servers start: processes sharing a database must not race on it.
-    with log.open("ab") as out:
-        subprocess.run(
-            [sys.executable, "-m", "parley", "migrate", "--database-url", database_url],
-            cwd=ROOT,
-            env=_environment(home),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            check=True,
-            timeout=START_TIMEOUT,
-        )
+# The whole load is the one local user; the default limit (4) would answer 429.
+_SERVER_ENV = {"PARLEY_MAX_RUNS_PER_USER": "1000"}
 
 
 @contextmanager
 def _servers(count: int, database_url: str, directory: Path) -> Iterator[list[Server]]:
     """`count` `parley serve` processes on one database; all of them stopped afterwards."""
-    home = directory / "home"
-    home.mkdir(exist_ok=True)
-    _migrate(database_url, home, directory / "migrate.log")
-    started: list[Server] = []
-    try:
-        for _ in range(count):
-            port = _free_port()
-            log = directory / f"serve-{port}.log"
-            command = [
-                sys.executable,
-                "-m",
-                "parley",
-                "serve",
-                "--port",
-                str(port),
-                "--database-url",
-                database_url,
-                "--agent",
-                AGENT,
-            ]
-            with log.open("wb") as out:
-                process = subprocess.Popen(
-                    command, cwd=ROOT, env=_environment(home), stdout=out, stderr=subprocess.STDOUT
-                )
-            started.append(Server(f"http://127.0.0.1:{port}", process, log))
-        for server in started:
-            _wait_ready(server)
-        yield started
-    finally:
-        for server in started:
-            if server.process.poll() is None:
-                server.process.terminate()
-        for server in started:
-            try:
-                server.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.process.kill()
-                server.process.wait(timeout=5)
-
-
-def _wait_ready(server: Server) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(
-                f"parley serve exited with {server.process.returncode}:\n{_tail(server.log)}"
-            )
-        try:
-            if httpx.get(f"{server.url}/api/info", timeout=1.0, trust_env=False).is_success:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(
-        f"parley serve did not answer within {START_TIMEOUT} s:\n{_tail(server.log)}"
-    )
-
-
-def _tail(log: Path, lines: int = 30) -> str:
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    # Migrated once, before the servers start: processes sharing a database must not race on it.
+    run_parley(directory / "home", "migrate", "--database-url", database_url, env=_SERVER_ENV)
+    with servers(directory, database_url) as start:
+        yield side_by_side(start, count, "--agent", AGENT, env=_SERVER_ENV, timeout=START_TIMEOUT)
 
 
 _ACCESS = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d{3})')
@@ -299,24 +191,11 @@ def _shorten(traceback: list[str]) -> list[str]:
 def _database(case: Case, maintenance: str, directory: Path) -> Iterator[str]:
     """A fresh, empty database for the case; its SQLAlchemy URL. Dropped afterwards."""
     if case.backend == "sqlite":
-        yield f"sqlite+aiosqlite:///{directory / 'parley.db'}"
+        yield sqlite_url(directory / "parley.db")
         return
-    name = f"parley_bench_{uuid.uuid4().hex[:12]}"
-    # The name is ours (hex only), so quoting it into the statement is safe.
-    asyncio.run(_postgres(maintenance, f'CREATE DATABASE "{name}"'))
-    try:
-        url: URL = make_url(maintenance).set(drivername="postgresql+asyncpg", database=name)
-        yield url.render_as_string(hide_password=False)
-    finally:
-        asyncio.run(_postgres(maintenance, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _postgres(maintenance: str, statement: str) -> str:
-    connection = await asyncpg.connect(maintenance, timeout=10)
-    try:
-        return str(await connection.execute(statement))
-    finally:
-        await connection.close()
+    server = make_url(maintenance).set(drivername="postgresql+asyncpg")
+    with postgres_database(server.render_as_string(hide_password=False), "parley_bench") as url:
+        yield url
 
 
 async def _postgres_version(maintenance: str) -> str:
@@ -361,17 +240,14 @@ async def _turn(
                 turn.error = f"HTTP {response.status_code}: {_detail(response)}"
                 return turn, False
             accepted = True
-            event = ""
-            async for line in response.aiter_lines():
-                if line.startswith("event:"):
-                    event = line[6:].strip()
-                elif line.startswith("data:") and event == "text":
+            async for frame in aiter_frames(response.aiter_lines()):
+                if frame.event == "text":
                     if turn.ttft is None:
                         turn.ttft = time.perf_counter() - started
-                    text.append(json.loads(line[5:])["d"])
-                elif line.startswith("data:") and event == "done":
+                    text.append(frame.data["d"])
+                elif frame.event == "done":
                     turn.total = time.perf_counter() - started
-                    status = json.loads(line[5:])["status"]
+                    status = frame.data["status"]
     except httpx.HTTPError as exc:
         turn.total = time.perf_counter() - started
         turn.error = f"{type(exc).__name__} {exc}".strip()

@@ -3,9 +3,10 @@ wire."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
+
+from tests.support.client import sse_blocks
 
 
 @dataclass(frozen=True)
@@ -17,25 +18,10 @@ class Frame:
 
 
 def parse(body: bytes) -> list[Frame]:
-    frames: list[Frame] = []
-    for block in body.decode().replace("\r\n", "\n").split("\n\n"):
-        fields: dict[str, list[str]] = {}
-        for line in block.split("\n"):
-            if not line or line.startswith(":"):
-                continue
-            name, _, value = line.partition(":")
-            fields.setdefault(name, []).append(value.removeprefix(" "))
-        if "data" not in fields:
-            continue
-        frames.append(
-            Frame(
-                event=fields.get("event", ["message"])[0],
-                id=int(fields["id"][0]) if "id" in fields else None,
-                data=json.loads("\n".join(fields["data"])),
-                size=len(block.encode()) + 2,
-            )
-        )
-    return frames
+    return [
+        Frame(frame.event, frame.id, frame.data, len(block.encode()) + 2)
+        for block, frame in sse_blocks(body.decode())
+    ]
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pydantic_ai.models
 import pytest
@@ -13,6 +13,7 @@ from pydantic_ai.agent import AbstractAgent
 from parley.app import create_app
 from parley.settings import Settings
 
+from .support.browser import chromium
 from .support.databases import (
     BACKENDS,
     NO_POSTGRES,
@@ -22,6 +23,9 @@ from .support.databases import (
     sqlite_url,
 )
 from .support.processes import Server, servers
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 # No test may reach a real model provider.
 pydantic_ai.models.ALLOW_MODEL_REQUESTS = False
@@ -48,6 +52,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield sqlite_url(tmp_path / "parley.db")
         return
+    with postgres_database(postgres_server()) as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """An empty PostgreSQL database for a test that needs PostgreSQL whatever the backend
+    (skipped without a server)."""
     with postgres_database(postgres_server()) as url:
         yield url
 
@@ -83,3 +95,21 @@ def serve(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Server]]:
     stopped after the test."""
     with servers(tmp_path, database_url) as start:
         yield start
+
+
+@pytest.fixture(scope="module")
+def _chromium() -> Iterator[Browser]:
+    # One launch for the tests of a module that a worker runs in a row: a launch costs
+    # seconds of CPU. Closed before the worker goes on to another module, whose tests may
+    # call asyncio.run on this thread (see chromium()).
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def browser(_chromium: Browser) -> Iterator[Browser]:
+    """Chromium (tests.support.browser.chromium), shared by a module's tests; every page and
+    context a test opens is closed after it, so each test starts from a browser with none."""
+    yield _chromium
+    for context in _chromium.contexts:
+        context.close()

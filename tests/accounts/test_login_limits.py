@@ -1,18 +1,13 @@
-"""Failed-login limits under real concurrency (one `parley serve` process, and two on one
-PostgreSQL), what a successful login does to them, password checks off the event loop, and the
+"""Failed-login limits under real concurrency (one server, and two `parley serve` processes on
+one PostgreSQL), what a successful login does to them, password checks off the event loop, and the
 client address a trusted proxy forwards."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,8 +19,10 @@ from parley.accounts.passwords import Passwords
 from parley.accounts.store import Accounts
 from parley.web.security import client_address
 
+from ..support.browser import serve as serve_in_thread
+from ..support.cli import add_user
 from ..support.models import Echo
-from ..support.processes import ROOT, START_TIMEOUT, Server
+from ..support.processes import Server, http_client, settings_env, side_by_side
 
 PASSWORD = "correct horse battery"
 WRONG = "not the password"
@@ -41,59 +38,9 @@ class Answer:
 # -- Real processes ----------------------------------------------------------------------------
 
 
-def _wait_until_answering(server: Server) -> None:
-    """Server.wait_ready for accounts mode, where /api/info (what it polls) answers 401."""
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            pytest.fail(f"parley serve exited with {server.process.returncode}:\n{server.output()}")
-        try:
-            if httpx.get(f"{server.url}/api/auth/me", timeout=1.0, trust_env=False).is_success:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    pytest.fail(f"parley serve did not answer within {START_TIMEOUT} s:\n{server.output()}")
-
-
-@pytest.fixture
-def serve_accounts(
-    serve: Callable[..., Server], monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., Server]:
-    """`serve` in accounts mode, with PARLEY_LOGIN_ATTEMPTS=5 and an address limit far above
-    what the tests reach (every request comes from 127.0.0.1)."""
-    monkeypatch.setattr(Server, "wait_ready", _wait_until_answering)
-
-    def start() -> Server:
-        return serve(
-            env={
-                "PARLEY_AUTH": "accounts",
-                "PARLEY_LOGIN_ATTEMPTS": "5",
-                "PARLEY_LOGIN_ATTEMPTS_PER_ADDRESS": "1000",
-            }
-        )
-
-    return start
-
-
-def _add_user(database_url: str, tmp_path: Path, name: str) -> None:
-    users = [sys.executable, "-m", "parley", "users", "--database-url", database_url]
-    done = subprocess.run(
-        [*users, "add", name, "--password-stdin"],
-        input=PASSWORD + "\n",
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-        env={
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": str(tmp_path),
-            "PYTHONPATH": str(ROOT),
-            "PARLEY_PASSWORD_TIME_COST": "1",
-            "PARLEY_PASSWORD_MEMORY_KIB": "32",
-        },
-    )
-    assert done.returncode == 0, done.stderr
+# Accounts mode, five failed logins per account, and a limit per address far above what the
+# tests reach (every request comes from 127.0.0.1).
+LIMITS = {"auth": "accounts", "login_attempts": 5, "login_attempts_per_address": 1000}
 
 
 def _login(client: httpx.Client, name: str, password: str) -> Answer:
@@ -101,13 +48,13 @@ def _login(client: httpx.Client, name: str, password: str) -> Answer:
     return Answer(response.status_code, response.json(), response.headers.get("retry-after"))
 
 
-def _logins_at_once(servers: list[Server], count: int, password: str = WRONG) -> list[Answer]:
-    """`count` logins as alice, spread round robin over `servers`, each from its own thread and
-    connection, released together."""
+def _logins_at_once(urls: list[str], count: int, password: str = WRONG) -> list[Answer]:
+    """`count` logins as alice, spread round robin over the servers at `urls`, each from its own
+    thread and connection, released together."""
     barrier = threading.Barrier(count)
 
     def one(i: int) -> Answer:
-        with servers[i % len(servers)].client() as client:
+        with http_client(urls[i % len(urls)]) as client:
             client.get("/api/auth/me")  # connect now
             barrier.wait(timeout=60)
             return _login(client, "alice", password)
@@ -129,25 +76,26 @@ def _check_limited(answers: list[Answer]) -> None:
 
 @pytest.mark.slow
 def test_a_burst_of_wrong_logins_gets_exactly_the_allowed_password_checks(
-    database_url: str, serve_accounts: Callable[..., Server], tmp_path: Path
+    database_url: str,
 ) -> None:
-    server = serve_accounts()
-    _add_user(database_url, tmp_path, "alice")
-    _check_limited(_logins_at_once([server], 30))
-    with server.client() as client:
-        # The account waits now, even with the right password.
-        assert _login(client, "alice", PASSWORD).status == 429
+    # One server, in a thread of this process: a real HTTP server without an interpreter to start.
+    add_user(database_url, "alice", PASSWORD)
+    with serve_in_thread(Echo().agent(), database_url, **LIMITS) as url:
+        _check_limited(_logins_at_once([url], 30))
+        with http_client(url) as client:
+            # The account waits now, even with the right password.
+            assert _login(client, "alice", PASSWORD).status == 429
 
 
 @pytest.mark.slow
 def test_the_login_limit_holds_across_processes(
-    database_url: str, serve_accounts: Callable[..., Server], tmp_path: Path
+    database_url: str, serve: Callable[..., Server]
 ) -> None:
     if database_url.startswith("sqlite"):
         pytest.skip("SQLite serves one process")
-    a, b = serve_accounts(), serve_accounts()
-    _add_user(database_url, tmp_path, "alice")
-    _check_limited(_logins_at_once([a, b], 30))
+    add_user(database_url, "alice", PASSWORD)
+    a, b = side_by_side(serve, 2, env=settings_env(**LIMITS))
+    _check_limited(_logins_at_once([a.url, b.url], 30))
     for server in (a, b):
         with server.client() as client:
             assert _login(client, "alice", PASSWORD).status == 429

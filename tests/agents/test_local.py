@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 import time
 from collections.abc import Callable
@@ -31,7 +30,7 @@ from parley.agents.local.model import ChatMessage, chat_messages, fit_to_context
 from parley.settings import Settings
 
 from ..support.browser import serve as serve_in_thread
-from ..support.client import new_conversation, parse_sse, send
+from ..support.client import iter_frames, new_conversation, parse_sse, send
 from ..support.databases import sqlite_url
 from ..support.processes import Server
 
@@ -175,20 +174,17 @@ def test_stop_ends_generation_at_once_and_frees_the_model(database_url: str) -> 
     ):
         cid = new_conversation(client)
         url = f"/api/conversations/{cid}/messages"
-        event = ""
         run_id = ""
         with client.stream("POST", url, json={"prompt": "Write a very long story."}) as response:
-            lines = response.iter_lines()
-            for line in lines:
-                if line.startswith("event:"):
-                    event = line.removeprefix("event:").strip()
-                elif line.startswith("data:") and event == "start":
-                    run_id = json.loads(line.removeprefix("data:"))["run_id"]
-                elif event == "text":
+            frames = iter_frames(response.iter_lines())
+            for frame in frames:
+                if frame.event == "start":
+                    run_id = frame.data["run_id"]
+                elif frame.event == "text":
                     break
             asked = time.monotonic()
             assert client.post(f"/api/runs/{run_id}/stop").status_code == 202
-            rest = parse_sse("\n".join(lines))
+            rest = list(frames)
             stopped_after = time.monotonic() - asked
         assert rest[-1].data["status"] == "stopped"
         assert not model.engine().generating.is_set()

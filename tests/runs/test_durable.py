@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import random
 import signal
@@ -18,28 +17,32 @@ from pydantic_ai import Agent
 from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
-from ..support.agents_for_cli import slow_reply
+from ..support.agents_for_cli import slow_agent, slow_reply
 from ..support.browser import serve as serve_in_thread
-from ..support.client import full_message, new_conversation, parse_sse, send, texts_of
+from ..support.client import (
+    full_message,
+    iter_frames,
+    new_conversation,
+    parse_sse,
+    send,
+    texts_of,
+)
 from ..support.databases import engine_on
 from ..support.models import Echo, prompts_of, reply_to
-from ..support.processes import Server
+from ..support.processes import Server, http_client, settings_env
 from ..web.test_serve_e2e import messages_of
 
 
 def _stream_until_text(client: TestClient, cid: str, prompt: str) -> str:
     """Start a reply and return its run id once the first text has arrived."""
     run_id = ""
-    event = ""
     with client.stream(
         "POST", f"/api/conversations/{cid}/messages", json={"prompt": prompt}
     ) as response:
-        for line in response.iter_lines():
-            if line.startswith("event:"):
-                event = line.removeprefix("event:").strip()
-            if event == "start" and line.startswith("data:"):
-                run_id = json.loads(line.removeprefix("data:"))["run_id"]
-            if event == "text":
+        for frame in iter_frames(response.iter_lines()):
+            if frame.event == "start":
+                run_id = frame.data["run_id"]
+            if frame.event == "text":
                 break
     return run_id
 
@@ -184,6 +187,11 @@ def test_concurrent_sends_start_exactly_one_run(database_url: str) -> None:
         _run_async(race())
 
 
+# Clients that hang up at random points: enough for every kind of point (before the first
+# byte, mid-delta, after done) to come up many times with the fixed seed.
+HANG_UPS = 50
+
+
 def test_replies_of_clients_that_hang_up_anywhere_all_complete(database_url: str) -> None:
     rng = random.Random(1234)
     agent = Echo(chunk=2, delay=0.002).agent()
@@ -213,7 +221,7 @@ def test_replies_of_clients_that_hang_up_anywhere_all_complete(database_url: str
                                     break  # the client goes away mid-stream
                         return str(cid)
 
-                cids = await asyncio.gather(*(one(i) for i in range(100)))
+                cids = await asyncio.gather(*(one(i) for i in range(HANG_UPS)))
                 deadline = time.monotonic() + 60
                 pending = set(cids)
                 while pending and time.monotonic() < deadline:
@@ -272,24 +280,25 @@ def test_a_killed_server_leaves_the_reply_interrupted_and_takes_new_messages(
 ) -> None:
     # A short staleness: on PostgreSQL, where other processes may share the database, the
     # restarted server marks only replies whose heartbeat stopped that long ago.
-    env = {"PARLEY_CHECKPOINT_INTERVAL": "0.1", "PARLEY_RUN_STALE_AFTER": "1"}
-    server = serve("--agent", "tests.support.agents_for_cli:slow_agent", env=env)
+    runs = {"checkpoint_interval": 0.1, "run_stale_after": 1}
+    server = serve("--agent", "tests.support.agents_for_cli:slow_agent", env=settings_env(**runs))
     received = ""
     with server.client() as client:
         cid = new_conversation(client)
         url = f"/api/conversations/{cid}/messages"
         with client.stream("POST", url, json={"prompt": "long story"}) as response:
-            for line in response.iter_lines():
-                if line.startswith("data:") and '"d"' in line:
-                    received += json.loads(line.removeprefix("data:"))["d"]
+            for frame in iter_frames(response.iter_lines()):
+                if frame.event == "text":
+                    received += frame.data["d"]
                 if len(received) > 60:
                     break
         time.sleep(0.3)  # past a checkpoint
         os.kill(server.process.pid, signal.SIGKILL)
         server.process.wait(timeout=10)
 
-    again = serve("--agent", "tests.support.agents_for_cli:slow_agent", env=env)
-    with again.client() as client:
+    # Started again: any server on the database will do, and one in a thread of this process
+    # has no interpreter to start.
+    with serve_in_thread(slow_agent, database_url, **runs) as base, http_client(base) as client:
         items = messages_of(client, cid)
         if not database_url.startswith("sqlite"):
             # Marked at start or by the reaper once the heartbeat is a second old; on SQLite,

@@ -1,20 +1,18 @@
 """The limits on replies, under real concurrency: replies per user and one reply per
-conversation against bursts of simultaneous sends (in one `parley serve` process and spread over
-two on one PostgreSQL), a conversation deleted on one process while another generates its
-reply, and what another user can learn about a conversation and its reply (nothing)."""
+conversation against bursts of simultaneous sends (in one server, and spread over two
+`parley serve` processes on one PostgreSQL), a conversation deleted on one process while another
+generates its reply, and what another user can learn about a conversation and its reply
+(nothing)."""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
@@ -26,11 +24,13 @@ from parley.accounts.store import Accounts
 from parley.db.ids import new_id
 from parley.db.tables import messages, run_events, runs
 
-from ..support.agents_for_cli import LONG_WORDS
-from ..support.client import Frame, new_conversation, parse_sse
-from ..support.databases import engine_on
+from ..support.agents_for_cli import LONG_WORDS, long_agent
+from ..support.browser import serve as serve_in_thread
+from ..support.cli import add_user, create_token, migrate
+from ..support.client import Client, Frame, iter_frames, new_conversation
+from ..support.databases import engine_on, run_in_thread
 from ..support.models import Scripted
-from ..support.processes import ROOT, START_TIMEOUT, Server
+from ..support.processes import Server, http_client, settings_env, side_by_side
 
 pytestmark = pytest.mark.slow
 
@@ -54,8 +54,6 @@ class Response(Protocol):
 
     def json(self, **kwargs: Any) -> Any: ...
 
-    def iter_lines(self) -> Iterator[str]: ...
-
 
 @dataclass
 class Answer:
@@ -65,20 +63,6 @@ class Answer:
     detail: Any
     retry_after: str | None
     run_id: str | None
-
-
-def _frames(response: Response) -> Iterator[Frame]:
-    """The SSE frames of a streaming response, as they arrive."""
-    block: list[str] = []
-    for line in response.iter_lines():
-        if line:
-            block.append(line)
-            continue
-        if block:
-            yield from parse_sse("\n".join(block) + "\n\n")
-            block = []
-    if block:
-        yield from parse_sse("\n".join(block) + "\n\n")
 
 
 def _send(client: httpx.Client, cid: str, headers: dict[str, str] | None = None) -> Answer:
@@ -91,25 +75,23 @@ def _send(client: httpx.Client, cid: str, headers: dict[str, str] | None = None)
             return Answer(
                 response.status_code, response.json(), response.headers.get("retry-after"), None
             )
-        for frame in _frames(response):
+        for frame in iter_frames(response.iter_lines()):
             if frame.event == "start":
                 return Answer(200, None, None, frame.data["run_id"])
     pytest.fail("a reply started without a start event")
 
 
-def _at_once(
-    targets: list[tuple[Server, str]], headers: dict[str, str] | None = None
-) -> list[Answer]:
-    """One send per (server, conversation), each from its own thread, all released together.
+def _at_once(targets: list[tuple[str, str]], headers: dict[str, str] | None = None) -> list[Answer]:
+    """One send per (server URL, conversation), each from its own thread, all released together.
 
     Each thread opens its connection before the barrier, so what the barrier releases is the
     sends themselves.
     """
     barrier = threading.Barrier(len(targets))
 
-    def one(target: tuple[Server, str]) -> Answer:
-        server, cid = target
-        with server.client() as client:
+    def one(target: tuple[str, str]) -> Answer:
+        url, cid = target
+        with http_client(url) as client:
             client.get("/api/auth/me")  # connect now
             barrier.wait(timeout=60)
             return _send(client, cid, headers)
@@ -136,11 +118,6 @@ def _wait_until_idle(client: httpx.Client, headers: dict[str, str] | None = None
     pytest.fail("stopped replies were still generating")
 
 
-def _in_thread(coroutine: Any) -> Any:
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
-
-
 def _rows(database_url: str, table: sa.Table, condition: sa.ColumnElement[bool]) -> int:
     async def count() -> int:
         async with engine_on(database_url) as engine, engine.connect() as conn:
@@ -149,41 +126,31 @@ def _rows(database_url: str, table: sa.Table, condition: sa.ColumnElement[bool])
             )
             return int(found or 0)
 
-    result: int = _in_thread(count())
-    return result
-
-
-def _wait_until_answering(server: Server) -> None:
-    """Server.wait_ready for accounts mode, where /api/info (what it polls) answers 401."""
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            pytest.fail(f"parley serve exited with {server.process.returncode}:\n{server.output()}")
-        try:
-            if httpx.get(f"{server.url}/api/auth/me", timeout=1.0, trust_env=False).is_success:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    pytest.fail(f"parley serve did not answer within {START_TIMEOUT} s:\n{server.output()}")
-
-
-@pytest.fixture
-def serve_accounts(
-    serve: Callable[..., Server], monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., Server]:
-    """`serve` in accounts mode."""
-    monkeypatch.setattr(Server, "wait_ready", _wait_until_answering)
-
-    def start(*args: str, env: dict[str, str] | None = None) -> Server:
-        return serve(*args, env={"PARLEY_AUTH": "accounts", **(env or {})})
-
-    return start
+    return run_in_thread(count())
 
 
 def _needs_processes(database_url: str) -> None:
     if database_url.startswith("sqlite"):
         pytest.skip(ONE_PROCESS)
+
+
+@contextmanager
+def _long_replies(
+    database_url: str, serve: Callable[..., Server], count: int, **settings: Any
+) -> Iterator[list[str]]:
+    """The base URLs of `count` servers with LONG_AGENT and `settings` on the test's database.
+
+    One server is served from a thread of this process: a real HTTP server, without an
+    interpreter to start. More (PostgreSQL only) are `parley serve` processes.
+    """
+    if count == 1:
+        with serve_in_thread(long_agent, database_url, **settings) as url:
+            yield [url]
+        return
+    _needs_processes(database_url)
+    migrate(database_url)
+    started = side_by_side(serve, count, "--agent", LONG_AGENT, env=settings_env(**settings))
+    yield [server.url for server in started]
 
 
 # -- Replies per user ------------------------------------------------------------------------
@@ -193,14 +160,13 @@ def _needs_processes(database_url: str) -> None:
 def test_a_burst_of_sends_starts_exactly_max_runs_per_user_replies(
     database_url: str, serve: Callable[..., Server], processes: int
 ) -> None:
-    if processes > 1:
-        _needs_processes(database_url)
-    env = {"PARLEY_MAX_RUNS_PER_USER": "4"}
-    servers = [serve("--agent", LONG_AGENT, env=env) for _ in range(processes)]
-    with servers[0].client() as client:
+    with (
+        _long_replies(database_url, serve, processes, max_runs_per_user=4) as urls,
+        http_client(urls[0]) as client,
+    ):
         cids = [new_conversation(client) for _ in range(12)]
         # Round robin: with two processes, six sends on each.
-        answers = _at_once([(servers[i % processes], cid) for i, cid in enumerate(cids)])
+        answers = _at_once([(urls[i % processes], cid) for i, cid in enumerate(cids)])
 
         statuses = sorted(a.status for a in answers)
         assert statuses == [200] * 4 + [429] * 8, [(a.status, a.detail) for a in answers]
@@ -229,12 +195,9 @@ def test_a_burst_of_sends_starts_exactly_max_runs_per_user_replies(
 def test_a_burst_of_sends_into_one_conversation_starts_one_reply(
     database_url: str, serve: Callable[..., Server], processes: int
 ) -> None:
-    if processes > 1:
-        _needs_processes(database_url)
-    servers = [serve("--agent", LONG_AGENT) for _ in range(processes)]
-    with servers[0].client() as client:
+    with _long_replies(database_url, serve, processes) as urls, http_client(urls[0]) as client:
         cid = new_conversation(client)
-        answers = _at_once([(servers[i % processes], cid) for i in range(8)])
+        answers = _at_once([(urls[i % processes], cid) for i in range(8)])
 
         statuses = sorted(a.status for a in answers)
         assert statuses == [200] + [409] * 7, [(a.status, a.detail) for a in answers]
@@ -258,7 +221,8 @@ def test_deleting_a_conversation_on_one_process_stops_its_reply_on_another(
     database_url: str, serve: Callable[..., Server]
 ) -> None:
     _needs_processes(database_url)
-    a, b = serve("--agent", LONG_AGENT), serve("--agent", LONG_AGENT)
+    migrate(database_url)
+    a, b = side_by_side(serve, 2, "--agent", LONG_AGENT)
     with a.client() as on_a, b.client() as on_b:
         cid = new_conversation(on_a)
         url = f"/api/conversations/{cid}/messages"
@@ -266,7 +230,7 @@ def test_deleting_a_conversation_on_one_process_stops_its_reply_on_another(
         frames: list[Frame] = []
         with on_a.stream("POST", url, json={"prompt": "go on"}, timeout=timeout) as response:
             assert response.status_code == 200
-            stream = _frames(response)
+            stream = iter_frames(response.iter_lines())
             for frame in stream:
                 frames.append(frame)
                 if frame.event == "text":
@@ -330,6 +294,19 @@ def _as_json(response: Response) -> Any:
         return response.text
 
 
+def _caller(client: Client, bearer: dict[str, str]) -> Call:
+    """Requests through `client` with `bearer`'s Authorization: what each answered."""
+
+    def call(
+        method: str, url: str, body: dict[str, Any] | None, headers: dict[str, str]
+    ) -> tuple[int, str, Any]:
+        kwargs: dict[str, Any] = {"json": body} if body is not None else {}
+        response = client.request(method, url, headers=bearer | headers, **kwargs)
+        return response.status_code, response.headers.get("content-type", ""), _as_json(response)
+
+    return call
+
+
 def _compare(call: Call, cid: str, run_id: str) -> None:
     """Each request about alice's conversation and reply answers bob exactly as the same
     request about ids that never existed."""
@@ -365,13 +342,6 @@ def test_another_user_learns_nothing_of_a_conversation_or_its_reply(
         _, secret = client.portal.call(accounts.create_token, user, "tests")  # type: ignore[union-attr]
         bearer[name] = {"Authorization": f"Bearer {secret}"}
 
-    def as_bob(
-        method: str, url: str, body: dict[str, Any] | None, headers: dict[str, str]
-    ) -> tuple[int, str, Any]:
-        kwargs: dict[str, Any] = {"json": body} if body is not None else {}
-        response = client.request(method, url, headers=bearer["bob"] | headers, **kwargs)
-        return response.status_code, response.headers.get("content-type", ""), _as_json(response)
-
     cid = client.post("/api/conversations", json={}, headers=bearer["alice"]).json()["id"]
     url = f"/api/conversations/{cid}/messages"
     try:
@@ -379,10 +349,12 @@ def test_another_user_learns_nothing_of_a_conversation_or_its_reply(
             "POST", url, json={"prompt": "my secret"}, headers=bearer["alice"]
         ) as response:
             assert response.status_code == 200
-            run_id = next(f.data["run_id"] for f in _frames(response) if f.event == "start")
+            run_id = next(
+                f.data["run_id"] for f in iter_frames(response.iter_lines()) if f.event == "start"
+            )
             title = client.get(f"/api/conversations/{cid}", headers=bearer["alice"]).json()["title"]
 
-            _compare(as_bob, cid, run_id)
+            _compare(_caller(client, bearer["bob"]), cid, run_id)
 
             def as_alice(path: str) -> Response:
                 return client.get(path, headers=bearer["alice"])
@@ -395,43 +367,27 @@ def test_another_user_learns_nothing_of_a_conversation_or_its_reply(
 
 
 def test_another_user_learns_nothing_across_processes(
-    database_url: str, serve_accounts: Callable[..., Server], tmp_path: Path
+    database_url: str, serve: Callable[..., Server]
 ) -> None:
-    # Bob asks the process generating alice's reply, and (PostgreSQL) another one, which knows
-    # of it only from the database.
-    processes = [serve_accounts("--agent", LONG_AGENT)]
-    if not database_url.startswith("sqlite"):
-        processes.append(serve_accounts("--agent", LONG_AGENT))
-    bearer = {name: _user_with_token(database_url, tmp_path, name) for name in ("alice", "bob")}
+    # Bob asks the server generating alice's reply, and (PostgreSQL) another process, which
+    # knows of it only from the database.
+    count = 1 if database_url.startswith("sqlite") else 2
+    with _long_replies(database_url, serve, count, auth="accounts") as urls:
+        bearer = {name: _user_with_token(database_url, name) for name in ("alice", "bob")}
+        _oracle_across(urls, bearer)
 
-    with processes[0].client() as on_a:
+
+def _oracle_across(urls: list[str], bearer: dict[str, dict[str, str]]) -> None:
+    with http_client(urls[0]) as on_a:
         cid = on_a.post("/api/conversations", json={}, headers=bearer["alice"]).json()["id"]
         started = _send(on_a, cid, bearer["alice"])
         assert started.status == 200 and started.run_id is not None
         run_id = started.run_id
         title = on_a.get(f"/api/conversations/{cid}", headers=bearer["alice"]).json()["title"]
 
-        for server in processes:
-            with server.client() as client:
-
-                def as_bob(
-                    method: str,
-                    url: str,
-                    body: dict[str, Any] | None,
-                    headers: dict[str, str],
-                    client: httpx.Client = client,
-                ) -> tuple[int, str, Any]:
-                    kwargs: dict[str, Any] = {"json": body} if body is not None else {}
-                    response = client.request(
-                        method, url, headers=bearer["bob"] | headers, **kwargs
-                    )
-                    return (
-                        response.status_code,
-                        response.headers.get("content-type", ""),
-                        _as_json(response),
-                    )
-
-                _compare(as_bob, cid, run_id)
+        for url in urls:
+            with http_client(url) as client:
+                _compare(_caller(client, bearer["bob"]), cid, run_id)
 
         def as_alice(path: str) -> Response:
             return on_a.get(path, headers=bearer["alice"])
@@ -440,29 +396,7 @@ def test_another_user_learns_nothing_across_processes(
         _stop_all(on_a, [started], bearer["alice"])
 
 
-def _user_with_token(database_url: str, tmp_path: Path, name: str) -> dict[str, str]:
+def _user_with_token(database_url: str, name: str) -> dict[str, str]:
     """Add a user with the CLI and give them an API token; returns the Authorization header."""
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "PYTHONPATH": str(ROOT),
-        "PARLEY_PASSWORD_TIME_COST": "1",
-        "PARLEY_PASSWORD_MEMORY_KIB": "32",
-    }
-
-    def parley(*args: str, stdin: str = "") -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "parley", args[0], "--database-url", database_url, *args[1:]],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=ROOT,
-            env=env,
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    parley("users", "add", name, "--password-stdin", stdin=PASSWORD + "\n")
-    token = parley("tokens", "create", name, "tests").strip().splitlines()[-1]
-    return {"Authorization": f"Bearer {token}"}
+    add_user(database_url, name, PASSWORD)
+    return {"Authorization": f"Bearer {create_token(database_url, name)}"}

@@ -3,122 +3,64 @@ and `parley db copy` from SQLite into PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
-import secrets
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy.engine import make_url
 
 from parley.app import create_app
 from parley.settings import Settings
 
 from ..support.agents_for_cli import slow_reply
-from ..support.cli import run_cli
-from ..support.client import Client, Frame, event_ids, new_conversation, parse_sse, send, texts_of
+from ..support.cli import add_user, migrate, run_cli
+from ..support.client import (
+    Client,
+    Frame,
+    event_ids,
+    iter_frames,
+    new_conversation,
+    parse_sse,
+    send,
+    texts_of,
+)
+from ..support.databases import sqlite_url
 from ..support.models import Echo
-from ..support.processes import ROOT, Server
+from ..support.processes import Server, servers, side_by_side
 
 pytestmark = pytest.mark.slow
 
-POSTGRES = os.environ.get("PARLEY_TEST_POSTGRES_URL")
-needs_postgres = pytest.mark.skipif(
-    not POSTGRES, reason="PostgreSQL tests need PARLEY_TEST_POSTGRES_URL (CI sets it)"
-)
-
-
-def _in_thread(coroutine: Any) -> Any:
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
+SLOW_AGENT = "tests.support.agents_for_cli:slow_agent"
+# Checkpoints (heartbeats) five times a second; a run without one for a second is stale.
+RUNS_ENV = {"PARLEY_CHECKPOINT_INTERVAL": "0.2", "PARLEY_RUN_STALE_AFTER": "1"}
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
-    assert POSTGRES is not None
-    url = make_url(POSTGRES)
-    name = f"parley_scale_{secrets.token_hex(4)}"
-    server = dict(host=url.host, port=url.port, user=url.username, database=url.database)
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(**server)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    _in_thread(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        _in_thread(admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
-
-
-@pytest.fixture
-def start(tmp_path: Path) -> Iterator[Callable[..., Server]]:
-    started: list[Server] = []
-
-    def run(database_url: str, **env: str) -> Server:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        log = tmp_path / f"serve-{port}.log"
-        environment = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": str(tmp_path),
-            "PYTHONPATH": str(ROOT),
-            "PARLEY_CHECKPOINT_INTERVAL": "0.2",
-            "PARLEY_RUN_STALE_AFTER": "1",
-            **env,
-        }
-        command = [sys.executable, "-m", "parley", "serve", "--port", str(port)]
-        command += [
-            "--database-url",
-            database_url,
-            "--agent",
-            "tests.support.agents_for_cli:slow_agent",
-        ]
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                command, cwd=ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT
-            )
-        server = Server(f"http://127.0.0.1:{port}", process, log)
-        started.append(server)
-        server.wait_ready()
-        return server
-
-    yield run
-    for server in started:
-        server.stop()
+def pair(tmp_path: Path, postgres_url: str) -> Iterator[tuple[Server, Server]]:
+    """Two `parley serve` processes with the slow agent on the test's PostgreSQL database."""
+    migrate(postgres_url)
+    with servers(tmp_path, postgres_url) as start:
+        a, b = side_by_side(start, 2, "--agent", SLOW_AGENT, env=RUNS_ENV)
+        yield a, b
 
 
 def _start_reply(client: httpx.Client, cid: str, prompt: str, words: int) -> tuple[str, str]:
     """Send `prompt` and hang up after `words` words; returns the run id and the text so far."""
     run_id = ""
-    event = ""
     text = ""
     url = f"/api/conversations/{cid}/messages"
     with client.stream("POST", url, json={"prompt": prompt}) as response:
-        for line in response.iter_lines():
-            if line.startswith("event:"):
-                event = line.removeprefix("event:").strip()
-            elif line.startswith("data:") and event == "start":
-                run_id = json.loads(line.removeprefix("data:"))["run_id"]
-            elif line.startswith("data:") and event == "text":
-                text += json.loads(line.removeprefix("data:"))["d"]
+        for frame in iter_frames(response.iter_lines()):
+            if frame.event == "start":
+                run_id = frame.data["run_id"]
+            elif frame.event == "text":
+                text += frame.data["d"]
                 if text.count(" ") >= words:
                     break
     return run_id, text
@@ -132,11 +74,10 @@ def _events(client: httpx.Client, run_id: str, after: int = -1) -> list[Frame]:
         return parse_sse(response.read().decode())
 
 
-@needs_postgres
 def test_a_reply_started_on_one_process_is_watched_and_stopped_on_another(
-    postgres_url: str, start: Callable[..., Server]
+    pair: tuple[Server, Server],
 ) -> None:
-    a, b = start(postgres_url), start(postgres_url)
+    a, b = pair
     with a.client() as on_a, b.client() as on_b:
         cid = new_conversation(on_a)
         run_id, seen = _start_reply(on_a, cid, "tell me", words=5)
@@ -182,11 +123,10 @@ def test_a_reply_started_on_one_process_is_watched_and_stopped_on_another(
         on_b.post(f"/api/runs/{run_id}/stop", json={})
 
 
-@needs_postgres
 def test_a_dead_process_has_its_replies_marked_interrupted_by_the_others(
-    postgres_url: str, start: Callable[..., Server]
+    pair: tuple[Server, Server],
 ) -> None:
-    a, b = start(postgres_url), start(postgres_url)
+    a, b = pair
     with a.client() as on_a, b.client() as on_b:
         cid = new_conversation(on_a)
         run_id, seen = _start_reply(on_a, cid, "long story", words=10)
@@ -208,24 +148,19 @@ def test_a_dead_process_has_its_replies_marked_interrupted_by_the_others(
         assert frames[-1].data["status"] == "complete"
 
 
-@needs_postgres
 def test_parley_db_copy_moves_sqlite_into_postgresql(postgres_url: str, tmp_path: Path) -> None:
-    sqlite_url = f"sqlite+aiosqlite:///{tmp_path / 'source.db'}"
-    added = run_cli(
-        "users", "--database-url", sqlite_url, "add", "ann", "--password-stdin",
-        stdin="a long password\n",
-    )  # fmt: skip
-    assert added.returncode == 0, added.stderr
-    with TestClient(_app(sqlite_url), base_url="http://localhost") as client:
+    source = sqlite_url(tmp_path / "source.db")
+    add_user(source, "ann", "a long password")
+    with TestClient(_app(source), base_url="http://localhost") as client:
         for i in range(2):
             cid = new_conversation(client)
             send(client, cid, f"question {i}")
             send(client, cid, f"follow-up {i}")
         before = _everything(client)
 
-    copied = run_cli("db", "copy", sqlite_url, postgres_url)
+    copied = run_cli("db", "copy", source, postgres_url)
     assert copied.returncode == 0, copied.stderr
-    again = run_cli("db", "copy", sqlite_url, postgres_url)
+    again = run_cli("db", "copy", source, postgres_url)
     assert again.returncode == 1 and "not empty" in again.stderr
 
     counts = {line.split()[0]: int(line.split()[1]) for line in copied.stdout.splitlines()}

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import uvicorn
@@ -19,6 +18,10 @@ from parley.app import create_app
 from parley.settings import Settings
 
 from .databases import sqlite_url
+from .processes import free_port
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Chromium's own background traffic would fail on a closed network; keep it quiet.
@@ -42,11 +45,23 @@ def require_chromium() -> None:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, launched through Playwright until the block ends (the test is
+    skipped without it, or fails with PARLEY_REQUIRE_BROWSER set).
+
+    Meanwhile Playwright's sync API keeps an event loop running on this thread, where
+    asyncio.run refuses to start: run coroutines in a thread of their own.
+    """
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @contextmanager
@@ -55,7 +70,7 @@ def serve(agent: AbstractAgent[Any, Any], database: Path | str, **overrides: Any
 
     `database` is a SQLite file or a SQLAlchemy URL (the `database_url` fixture's).
     """
-    port = _free_port()
+    port = free_port()
     url = database if isinstance(database, str) else sqlite_url(database)
     settings = Settings(database_url=url, port=port, **overrides)
     config = uvicorn.Config(

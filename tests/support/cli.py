@@ -41,3 +41,25 @@ def run_cli(*args: str, stdin: str = "") -> Result:
 
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(call).result()
+
+
+def migrate(database_url: str) -> None:
+    """`parley migrate`: the database brought up to date (created, for a SQLite file)."""
+    migrated = run_cli("migrate", "--database-url", database_url)
+    assert migrated.returncode == 0, migrated.stderr
+
+
+def add_user(database_url: str, name: str, password: str) -> None:
+    """`parley users add NAME` on the database (which the command migrates first)."""
+    added = run_cli(
+        "users", "--database-url", database_url, "add", name, "--password-stdin",
+        stdin=password + "\n",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+
+
+def create_token(database_url: str, user: str, name: str = "tests") -> str:
+    """`parley tokens create USER NAME`: the new token's secret."""
+    created = run_cli("tokens", "--database-url", database_url, "create", user, name)
+    assert created.returncode == 0, created.stderr
+    return created.stdout.strip().splitlines()[-1]

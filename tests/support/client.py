@@ -1,9 +1,17 @@
-"""Talking to Parley's API in tests and benchmarks: sending a prompt, reading its event stream."""
+"""Talking to Parley's API in tests and benchmarks: sending a prompt, reading its event stream
+(whole, or frame by frame as it arrives)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,24 +39,72 @@ def event_ids(frames: list[Frame]) -> list[int]:
     return ids
 
 
-def parse_sse(raw: str) -> list[Frame]:
-    frames: list[Frame] = []
+def _frame(lines: Iterable[str]) -> Frame | None:
+    """The frame of one block of an event stream (its lines), or None for a comment or a
+    block without data."""
+    fields: dict[str, list[str]] = {}
+    for line in lines:
+        if not line or line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        fields.setdefault(name, []).append(value.removeprefix(" "))
+    if "data" not in fields:
+        return None
+    return Frame(
+        id=int(fields["id"][0]) if "id" in fields else None,
+        event=fields.get("event", ["message"])[0],
+        data=json.loads("\n".join(fields["data"])),
+    )
+
+
+def sse_blocks(raw: str) -> Iterator[tuple[str, Frame]]:
+    """Each frame of a whole event stream, with the block of text it was read from."""
     for block in raw.replace("\r\n", "\n").split("\n\n"):
-        fields: dict[str, list[str]] = {}
-        for line in block.split("\n"):
-            if not line or line.startswith(":"):
-                continue
-            name, _, value = line.partition(":")
-            fields.setdefault(name, []).append(value.removeprefix(" "))
-        if "data" in fields:
-            frames.append(
-                Frame(
-                    id=int(fields["id"][0]) if "id" in fields else None,
-                    event=fields.get("event", ["message"])[0],
-                    data=json.loads("\n".join(fields["data"])),
-                )
-            )
-    return frames
+        frame = _frame(block.split("\n"))
+        if frame is not None:
+            yield block, frame
+
+
+def parse_sse(raw: str) -> list[Frame]:
+    return [frame for _, frame in sse_blocks(raw)]
+
+
+class _Blocks:
+    """Lines of an event stream in, frames out: a blank line ends a block."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def add(self, line: str) -> Frame | None:
+        if line:
+            self.lines.append(line)
+            return None
+        return self.end()
+
+    def end(self) -> Frame | None:
+        lines, self.lines = self.lines, []
+        return _frame(lines) if lines else None
+
+
+def iter_frames(lines: Iterable[str]) -> Iterator[Frame]:
+    """The frames of a streaming response (its `iter_lines()`), each as soon as it has
+    arrived: a test may act on one, then go on reading or hang up."""
+    blocks = _Blocks()
+    for line in lines:
+        if (frame := blocks.add(line)) is not None:
+            yield frame
+    if (frame := blocks.end()) is not None:
+        yield frame
+
+
+async def aiter_frames(lines: AsyncIterable[str]) -> AsyncIterator[Frame]:
+    """`iter_frames` for an async response (its `aiter_lines()`)."""
+    blocks = _Blocks()
+    async for line in lines:
+        if (frame := blocks.add(line)) is not None:
+            yield frame
+    if (frame := blocks.end()) is not None:
+        yield frame
 
 
 def send(client: Client, conversation_id: str, prompt: str) -> list[Frame]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import asyncpg
 import pytest
@@ -16,6 +17,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from parley.db.engine import create_engine
+
+T = TypeVar("T")
 
 BACKENDS = ["sqlite", "postgresql"]
 POSTGRES_ENV = "PARLEY_TEST_POSTGRES_URL"
@@ -51,19 +54,27 @@ def postgres_server() -> str:
 
 
 @contextmanager
-def postgres_database(server_url: str) -> Iterator[str]:
-    """A new, empty database on the server of `server_url`, dropped after; yields its URL.
+def postgres_database(server_url: str, prefix: str = "parley_test") -> Iterator[str]:
+    """A new, empty database on the server of `server_url` (`prefix`_<hex>), dropped after;
+    yields its URL.
 
     The database named in `server_url` is only where CREATE and DROP DATABASE are run from.
     """
     server = make_url(server_url)
-    name = f"parley_test_{secrets.token_hex(8)}"
+    name = f"{prefix}_{secrets.token_hex(8)}"
     _run_on(server, f'CREATE DATABASE "{name}"')
     try:
         yield server.set(database=name).render_as_string(hide_password=False)
     finally:
         # FORCE: a server process the test killed may still hold a connection for a moment.
         _run_on(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run_in_thread(coroutine: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run(coroutine) in a thread of its own: Playwright's sync API keeps an event loop
+    running on the main thread in browser tests, where asyncio.run would refuse to start."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _run_on(server: URL, statement: str) -> None:
@@ -76,7 +87,4 @@ def _run_on(server: URL, statement: str) -> None:
         finally:
             await conn.close()
 
-    # Playwright's sync API keeps an event loop running on the main thread in browser tests,
-    # where asyncio.run would refuse to start: run it in a thread of its own, everywhere.
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(lambda: asyncio.run(run())).result()
+    run_in_thread(run())

@@ -76,24 +76,31 @@ class Scripted:
         return Agent(FunctionModel(stream_function=self.stream, model_name="scripted"))
 
 
-def tool_agent() -> Agent[None, str]:
-    """An agent that calls its `temperature` tool once, thinking first, then answers."""
+def answers_a_prompt(messages: list[ModelMessage]) -> bool:
+    """True if the model is called on a user's prompt (the last request carries one), not on
+    the results of its own tool calls."""
+    last = messages[-1]
+    return isinstance(last, ModelRequest) and any(isinstance(p, UserPromptPart) for p in last.parts)
+
+
+def tool_agent(*, thinking: bool = True, model_name: str = "tools") -> Agent[None, str]:
+    """An agent that calls its `temperature` tool once (thinking first, unless not
+    `thinking`), then answers."""
 
     async def stream(
         messages: list[ModelMessage], _info: AgentInfo
     ) -> AsyncIterator[str | DeltaToolCalls | DeltaThinkingCalls]:
-        last = messages[-1]
-        if isinstance(last, ModelRequest) and any(
-            isinstance(p, UserPromptPart) for p in last.parts
-        ):
-            yield {0: DeltaThinkingPart(content="The user wants the weather. ")}
-            yield {0: DeltaThinkingPart(content="I'll call the tool.")}
-            yield {1: DeltaToolCall(name="temperature", json_args='{"city": "Paris"}')}
+        if answers_a_prompt(messages):
+            if thinking:
+                yield {0: DeltaThinkingPart(content="The user wants the weather. ")}
+                yield {0: DeltaThinkingPart(content="I'll call the tool.")}
+            index = 1 if thinking else 0
+            yield {index: DeltaToolCall(name="temperature", json_args='{"city": "Paris"}')}
             return
         yield "It is "
         yield "21 °C in Paris."
 
-    agent = Agent(FunctionModel(stream_function=stream, model_name="tools"))
+    agent = Agent(FunctionModel(stream_function=stream, model_name=model_name))
 
     @agent.tool_plain
     def temperature(city: str) -> str:
@@ -101,3 +108,16 @@ def tool_agent() -> Agent[None, str]:
         return f"21 °C in {city}"
 
     return agent
+
+
+def words_agent(
+    count: int, pace: float, *, word: str = "word", model_name: str = "words"
+) -> Agent[None, str]:
+    """A reply of `count` words ("word0 word1 ..."), one every `pace` seconds."""
+
+    async def stream(_messages: list[ModelMessage], _info: AgentInfo) -> AsyncIterator[str]:
+        for i in range(count):
+            await asyncio.sleep(pace)
+            yield f"{word}{i} "
+
+    return Agent(FunctionModel(stream_function=stream, model_name=model_name))

@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from ..support.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serve
+from ..support.browser import serve
 from ..support.models import Echo
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.browser
 
 
-def test_the_api_docs_render_offline_under_the_csp(tmp_path: Path) -> None:
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with (
-        serve(Echo().agent(), tmp_path / "docs.db") as base,
-        sync_playwright() as playwright,
-    ):
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+def test_the_api_docs_render_offline_under_the_csp(browser: Browser, tmp_path: Path) -> None:
+    with serve(Echo().agent(), tmp_path / "docs.db") as base:
         page = browser.new_page()
         problems: list[str] = []
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
@@ -34,6 +31,6 @@ def test_the_api_docs_render_offline_under_the_csp(tmp_path: Path) -> None:
         # Swagger UI has loaded the schema and lists Parley's operations.
         page.get_by_text("/api/conversations/{conversation_id}/messages").first.wait_for()
         assert page.locator(".opblock").count() > 10
-        browser.close()
+        page.close()
     assert elsewhere == [], "the docs page loaded something from elsewhere"
     assert problems == [], problems

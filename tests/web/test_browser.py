@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from pydantic_ai import Agent
 from pydantic_ai.messages import ModelMessage
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
-from ..support.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serve
-from ..support.databases import engine_on, sqlite_url
-from ..support.models import prompts_of
+from ..support.browser import serve
+from ..support.cli import add_user
+from ..support.databases import sqlite_url
+from ..support.models import prompts_of, words_agent
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Locator, Page
 
 
 @pytest.fixture
@@ -57,17 +60,6 @@ XSS = [
 ]
 
 
-@pytest.fixture
-def page_factory() -> Iterator[object]:
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 def _agent(reply: str, calls: list[list[ModelMessage]]) -> Agent[None, str]:
     async def stream(messages: list[ModelMessage], _info: AgentInfo) -> AsyncIterator[str]:
         calls.append(list(messages))
@@ -82,15 +74,23 @@ def _agent(reply: str, calls: list[list[ModelMessage]]) -> Agent[None, str]:
     return Agent(FunctionModel(stream_function=stream, model_name="browser"))
 
 
-def test_chat_stream_markdown_and_history_after_reload(
-    page_factory: object, database_url: str, tmp_path: Path
-) -> None:
-    from playwright.sync_api import Browser, expect
+def _ask(page: Page, prompt: str) -> Locator:
+    """Type `prompt` into the message box and send it with Enter; the last message of the
+    assistant (the reply, once it shows)."""
+    box = page.get_by_role("textbox", name="Message")
+    box.fill(prompt)
+    box.press("Enter")
+    return page.locator('[data-role="assistant"]').last
 
-    assert isinstance(page_factory, Browser)
+
+def test_chat_stream_markdown_and_history_after_reload(
+    browser: Browser, database_url: str, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
     calls: list[list[ModelMessage]] = []
     with serve(_agent(MARKDOWN_REPLY, calls), database_url) as base:
-        page = page_factory.new_page()
+        page = browser.new_page()
         requested: list[str] = []
         page.on("request", lambda r: requested.append(r.url))
         errors: list[str] = []
@@ -135,14 +135,13 @@ def test_chat_stream_markdown_and_history_after_reload(
 
 
 def test_markup_in_user_and_model_text_does_not_execute(
-    page_factory: object, database_url: str
+    browser: Browser, database_url: str
 ) -> None:
-    from playwright.sync_api import Browser, Dialog, expect
+    from playwright.sync_api import Dialog, expect
 
-    assert isinstance(page_factory, Browser)
     reply = "\n\n".join(XSS)
     with serve(_agent(reply, []), database_url) as base:
-        page = page_factory.new_page()
+        page = browser.new_page()
         dialogs: list[str] = []
 
         def dismiss(dialog: Dialog) -> None:
@@ -151,10 +150,7 @@ def test_markup_in_user_and_model_text_does_not_execute(
 
         page.on("dialog", dismiss)
         page.goto(base)
-        box = page.get_by_role("textbox", name="Message")
-        box.fill("\n".join(XSS))
-        box.press("Enter")
-        assistant = page.locator('[data-role="assistant"]').last
+        assistant = _ask(page, "\n".join(XSS))
         expect(assistant).to_have_attribute("data-status", "complete")
         page.reload()
         expect(page.locator('[data-role="assistant"]')).to_have_count(1)
@@ -169,30 +165,15 @@ def test_markup_in_user_and_model_text_does_not_execute(
         expect(page.locator('[data-role="user"]').first).to_contain_text("<script>")
 
 
-def _slow_agent(words: int, delay: float) -> Agent[None, str]:
-    async def stream(_messages: list[ModelMessage], _info: AgentInfo) -> AsyncIterator[str]:
-        for i in range(words):
-            await asyncio.sleep(delay)
-            yield f"w{i} "
+def test_reload_mid_stream_continues_the_same_reply(browser: Browser, database_url: str) -> None:
+    from playwright.sync_api import expect
 
-    return Agent(FunctionModel(stream_function=stream, model_name="slow"))
-
-
-def test_reload_mid_stream_continues_the_same_reply(
-    page_factory: object, database_url: str
-) -> None:
-    from playwright.sync_api import Browser, expect
-
-    assert isinstance(page_factory, Browser)
     words = 60
     full = " ".join(f"w{i}" for i in range(words))
-    with serve(_slow_agent(words, 0.05), database_url) as base:
-        page = page_factory.new_page()
+    with serve(words_agent(words, 0.05, word="w"), database_url) as base:
+        page = browser.new_page()
         page.goto(base)
-        box = page.get_by_role("textbox", name="Message")
-        box.fill("a long one")
-        box.press("Enter")
-        reply = page.locator('[data-role="assistant"]').last
+        reply = _ask(page, "a long one")
         expect(reply).to_contain_text("w5 ")
         page.reload()
         reply = page.locator('[data-role="assistant"]').last
@@ -205,18 +186,14 @@ def test_reload_mid_stream_continues_the_same_reply(
 
 
 def test_stop_keeps_the_partial_reply_and_the_next_message_works(
-    page_factory: object, database_url: str
+    browser: Browser, database_url: str
 ) -> None:
-    from playwright.sync_api import Browser, expect
+    from playwright.sync_api import expect
 
-    assert isinstance(page_factory, Browser)
-    with serve(_slow_agent(200, 0.05), database_url) as base:
-        page = page_factory.new_page()
+    with serve(words_agent(200, 0.05, word="w"), database_url) as base:
+        page = browser.new_page()
         page.goto(base)
-        box = page.get_by_role("textbox", name="Message")
-        box.fill("go")
-        box.press("Enter")
-        reply = page.locator('[data-role="assistant"]').last
+        reply = _ask(page, "go")
         expect(reply).to_contain_text("w3 ")
         stop = page.get_by_role("button", name="Stop")
         expect(stop).to_be_visible()
@@ -230,22 +207,19 @@ def test_stop_keeps_the_partial_reply_and_the_next_message_works(
         expect(reloaded).to_have_attribute("data-status", "stopped")
 
         # Esc stops too, and the conversation takes the next message.
-        box = page.get_by_role("textbox", name="Message")
-        box.fill("again")
-        box.press("Enter")
+        _ask(page, "again")
         second = page.locator('[data-role="assistant"]').nth(1)
         expect(second).to_contain_text("w2 ")
-        box.press("Escape")
+        page.get_by_role("textbox", name="Message").press("Escape")
         expect(second).to_have_attribute("data-status", "stopped")
         expect(page.get_by_role("button", name="Send")).to_be_visible()
 
 
 def test_an_error_shows_inline_with_retry_and_the_page_recovers(
-    page_factory: object, database_url: str
+    browser: Browser, database_url: str
 ) -> None:
-    from playwright.sync_api import Browser, expect
+    from playwright.sync_api import expect
 
-    assert isinstance(page_factory, Browser)
     calls: list[int] = []
 
     async def stream(messages: list[ModelMessage], _info: AgentInfo) -> AsyncIterator[str]:
@@ -257,12 +231,9 @@ def test_an_error_shows_inline_with_retry_and_the_page_recovers(
 
     agent = Agent(FunctionModel(stream_function=stream, model_name="flaky"))
     with serve(agent, database_url) as base:
-        page = page_factory.new_page()
+        page = browser.new_page()
         page.goto(base)
-        box = page.get_by_role("textbox", name="Message")
-        box.fill("try me")
-        box.press("Enter")
-        failed = page.locator('[data-role="assistant"]').last
+        failed = _ask(page, "try me")
         expect(failed).to_have_attribute("data-status", "error")
         expect(failed.get_by_role("alert")).to_contain_text("the provider fell over")
         expect(failed).to_contain_text("Half a")
@@ -271,33 +242,16 @@ def test_an_error_shows_inline_with_retry_and_the_page_recovers(
         expect(page.locator('[data-role="assistant"]')).to_have_count(2)
         expect(retried).to_have_attribute("data-status", "complete")
         expect(retried).to_contain_text("Half a full answer.")
-        expect(box).to_be_enabled()
+        expect(page.get_by_role("textbox", name="Message")).to_be_enabled()
 
 
-def test_accounts_mode_login_chat_tokens_and_logout(
-    page_factory: object, database_url: str
-) -> None:
+def test_accounts_mode_login_chat_tokens_and_logout(browser: Browser, database_url: str) -> None:
     import httpx
-    from playwright.sync_api import Browser, expect
+    from playwright.sync_api import expect
 
-    from parley.accounts.passwords import Passwords
-    from parley.accounts.store import Accounts
-    from parley.db.migrate import upgrade
-
-    assert isinstance(page_factory, Browser)
-
-    async def add_user() -> None:
-        async with engine_on(database_url) as engine:
-            await upgrade(engine)
-            await Accounts(engine, Passwords(time_cost=1, memory_cost=32)).add_user(
-                "alice", "a long password"
-            )
-
-    # Playwright's sync API keeps an event loop on this thread: set up in another one.
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, add_user()).result()
+    add_user(database_url, "alice", "a long password")
     with serve(_agent("Hello **{prompt}**", []), database_url, auth="accounts") as base:
-        page = page_factory.new_page()
+        page = browser.new_page()
         page.goto(base)
         expect(page).to_have_url(re.compile(r"/login\?next=/$"))
         page.get_by_label("Name").fill("alice")
@@ -310,10 +264,7 @@ def test_accounts_mode_login_chat_tokens_and_logout(
         # The page has started (it shows who is logged in) before anything is typed.
         expect(page.get_by_test_id("account-name")).to_have_text("alice")
 
-        box = page.get_by_role("textbox", name="Message")
-        box.fill("there")
-        box.press("Enter")
-        reply = page.locator('[data-role="assistant"]').last
+        reply = _ask(page, "there")
         expect(reply.locator("strong")).to_have_text("there")
         cookies = page.context.cookies()
         session = next(c for c in cookies if c["name"] == "parley_session")

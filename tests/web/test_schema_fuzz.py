@@ -36,7 +36,7 @@ from parley.settings import Settings
 
 from ..support.client import parse_sse
 
-EXAMPLES = 20  # requests per operation, valid and invalid ones mixed
+EXAMPLES = 12  # requests per operation, valid and invalid ones mixed
 _USER, _PASSWORD = "fuzz", "a long enough password"
 
 

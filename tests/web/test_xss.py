@@ -17,7 +17,7 @@ import asyncio
 import base64
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 from pydantic_ai import Agent
-from pydantic_ai.messages import ModelMessage, ModelRequest, UserPromptPart
+from pydantic_ai.messages import ModelMessage
 from pydantic_ai.models.function import (
     AgentInfo,
     DeltaThinkingCalls,
@@ -35,8 +35,8 @@ from pydantic_ai.models.function import (
     FunctionModel,
 )
 
-from ..support.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serve
-from ..support.models import prompts_of
+from ..support.browser import serve
+from ..support.models import answers_a_prompt, prompts_of
 from ..support.xss_payloads import ALL, BY_KIND, batches
 
 if TYPE_CHECKING:
@@ -134,17 +134,6 @@ class _Watch:
     navigations: list[str] = field(default_factory=list)  # of the page itself
 
 
-@pytest.fixture
-def chromium() -> Iterator[Browser]:
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 def _open(browser: Browser, base: str) -> tuple[Page, _Watch]:
     from playwright.sync_api import Dialog, Error, Frame, Route
 
@@ -232,11 +221,11 @@ def _texts(page: Page, selector: str) -> list[str]:
     return texts
 
 
-def test_payloads_in_user_and_model_text_stay_text(chromium: Browser, tmp_path: Path) -> None:
+def test_payloads_in_user_and_model_text_stay_text(browser: Browser, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
     with serve(_echo_agent(), tmp_path / "text.db") as base:
-        page, watch = _open(chromium, base)
+        page, watch = _open(browser, base)
         # Counts DOM updates of the reply being streamed: rendered blocks appended to `.md`,
         # and the plain-text tail rewritten between them.
         page.add_init_script(_COUNT_UPDATES)
@@ -283,7 +272,7 @@ def test_payloads_in_user_and_model_text_stay_text(chromium: Browser, tmp_path: 
         )
 
 
-def test_payload_titles_stay_text_in_sidebar_and_header(chromium: Browser, tmp_path: Path) -> None:
+def test_payload_titles_stay_text_in_sidebar_and_header(browser: Browser, tmp_path: Path) -> None:
     titles = [payload.strip() for payload in ALL]
     assert all(0 < len(t) <= 200 for t in titles)  # what a title may be
     with serve(_echo_agent(), tmp_path / "titles.db") as base:
@@ -298,7 +287,7 @@ def test_payload_titles_stay_text_in_sidebar_and_header(chromium: Browser, tmp_p
                 assert renamed.json()["title"] == title
         first = created.json()["id"]
 
-        page, watch = _open(chromium, base)
+        page, watch = _open(browser, base)
         page.goto(f"{base}/c/{first}")
         more = page.locator("#load-more")
         page.locator(".conv__open").first.wait_for()
@@ -337,10 +326,7 @@ def _tool_agent() -> Agent[None, str]:
     async def stream(
         messages: list[ModelMessage], _info: AgentInfo
     ) -> AsyncIterator[str | DeltaToolCalls | DeltaThinkingCalls]:
-        last = messages[-1]
-        if isinstance(last, ModelRequest) and any(
-            isinstance(p, UserPromptPart) for p in last.parts
-        ):
+        if answers_a_prompt(messages):
             yield {0: DeltaThinkingPart(content="\n\n".join(ALL))}
             for i, batch in enumerate(BATCHES, start=1):
                 yield {
@@ -375,10 +361,10 @@ def _assert_tool_parts(page: Page) -> None:
 
 
 def test_payloads_in_tool_calls_results_and_thinking_stay_text(
-    chromium: Browser, tmp_path: Path
+    browser: Browser, tmp_path: Path
 ) -> None:
     with serve(_tool_agent(), tmp_path / "tools.db") as base:
-        page, watch = _open(chromium, base)
+        page, watch = _open(browser, base)
         page.goto(base)
         _send(page, "Show me the payloads.")
         _assert_tool_parts(page)
@@ -390,7 +376,7 @@ def test_payloads_in_tool_calls_results_and_thinking_stay_text(
         _assert_clean(page, watch)
 
 
-def test_payloads_in_an_error_detail_stay_text(chromium: Browser, tmp_path: Path) -> None:
+def test_payloads_in_an_error_detail_stay_text(browser: Browser, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
     corpus = "\n\n".join(ALL)
@@ -401,7 +387,7 @@ def test_payloads_in_an_error_detail_stay_text(chromium: Browser, tmp_path: Path
 
     agent = Agent(FunctionModel(stream_function=stream, model_name="failing"))
     with serve(agent, tmp_path / "error.db") as base:
-        page, watch = _open(chromium, base)
+        page, watch = _open(browser, base)
         page.goto(base)
         page.get_by_role("textbox", name="Message").fill("fail, please")
         page.get_by_role("textbox", name="Message").press("Enter")
@@ -418,12 +404,12 @@ def test_payloads_in_an_error_detail_stay_text(chromium: Browser, tmp_path: Path
         _assert_clean(page, watch)
 
 
-def test_the_checks_catch_markup_that_reaches_the_page(chromium: Browser, tmp_path: Path) -> None:
+def test_the_checks_catch_markup_that_reaches_the_page(browser: Browser, tmp_path: Path) -> None:
     """The control for the tests above: with the payloads put into the log as HTML, unsanitized,
     the same checks fire. (innerHTML never runs <script>, but handlers, frames and loads do.)"""
     navigating = [p for p in ALL if "http-equiv" in p]
     with serve(_echo_agent(), tmp_path / "control.db") as base:
-        page, watch = _open(chromium, base)
+        page, watch = _open(browser, base)
         page.goto(base)
         page.locator("#log").evaluate(
             "(log, html) => html.forEach((h) => log.insertAdjacentHTML('beforeend', h))",

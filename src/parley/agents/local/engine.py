@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 _DONE = object()
 
@@ -46,7 +47,11 @@ class LlamaEngine:
             verbose=False,
         )
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-llama")
-        self._locks: dict[int, asyncio.Lock] = {}
+        # Keyed by the loop itself, weakly: keyed by id(), a new loop could be handed a dead
+        # loop's lock (ids are reused), possibly still held.
+        self._locks: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            WeakKeyDictionary()
+        )
         self.generating = threading.Event()
 
     def close(self) -> None:
@@ -59,7 +64,10 @@ class LlamaEngine:
     def _lock(self) -> asyncio.Lock:
         # One lock per event loop: an asyncio.Lock belongs to the loop that first waits on it.
         loop = asyncio.get_running_loop()
-        return self._locks.setdefault(id(loop), asyncio.Lock())
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        return lock
 
     async def stream(
         self, messages: list[dict[str, str]], sampling: Sampling
