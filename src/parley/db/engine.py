@@ -54,9 +54,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 @asynccontextmanager
-async def write(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A write transaction: committed at the end of the block, rolled back on an exception."""
-    if engine.dialect.name != "sqlite":
+async def write(engine: AsyncEngine, *, queue: bool = True) -> AsyncIterator[AsyncConnection]:
+    """A write transaction: committed at the end of the block, rolled back on an exception.
+
+    `queue=False` is for a write that decides nothing (a checkpoint of a reply being
+    generated): it skips the queue and lets SQLite order it, so the frequent background
+    writes do not lengthen the queue that a new prompt's first write waits in.
+    """
+    if engine.dialect.name != "sqlite" or not queue:
         async with engine.begin() as conn:
             yield conn
         return

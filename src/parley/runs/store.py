@@ -55,7 +55,7 @@ class RunStore:
         and generating on would only spend tokens on a reply no one can see.
         """
         stamp = now()
-        async with write(self.engine) as conn:
+        async with write(self.engine, queue=False) as conn:
             # The heartbeat first: it locks the run's row (a delete in another process waits,
             # or has already happened and this finds no row) before anything refers to it.
             stop = await conn.scalar(
