@@ -27,6 +27,10 @@ from .history import HistoryCache, dump_clean, dump_messages, read_history
 from .models import Conversation, Message, Part, Status, TextPart, Usage
 from .tree import load_tree
 
+# What a message list reads: not the model's messages, the largest column by far and not what
+# the UI shows.
+_LISTED = [c for c in messages.c if c.name not in ("model_messages", "updated_at")]
+
 
 @dataclass(frozen=True)
 class Turn:
@@ -140,10 +144,8 @@ class Store:
             end = path.index(before) if before is not None else len(path)
             start = max(0, end - limit)
             page_ids = path[start:end]
-            # Not the model's messages: the largest column by far, and not what the UI shows.
-            shown = [c for c in messages.c if c.name not in ("model_messages", "updated_at")]
             rows = (
-                (await conn.execute(sa.select(*shown).where(messages.c.id.in_(page_ids))))
+                (await conn.execute(sa.select(*_LISTED).where(messages.c.id.in_(page_ids))))
                 .mappings()
                 .all()
             )
@@ -205,100 +207,87 @@ class Store:
         stamp = now()
         try:
             async with write(self.engine) as conn:
-                turn = await self._start_turn(
-                    conn, owner, conversation_id, prompt, user_request, run_id, model,
-                    process_id, max_replies, stamp,
-                )  # fmt: skip
+                # Row lock (PostgreSQL): two processes starting a reply in one conversation at once
+                # take turns here, and the second sees the first's `generating` message.
+                conv = await _conversation_row(conn, owner, conversation_id, for_update=True)
+                if conv is None:
+                    return None
+                tree = await load_tree(conn, conversation_id)
+                if tree.generating:
+                    raise ConversationBusy(conversation_id)
+                if max_replies is not None:
+                    await lock_key(conn, f"replies:{owner}")
+                    running = await conn.scalar(
+                        sa.select(sa.func.count())
+                        .select_from(runs)
+                        .where(runs.c.owner_id == owner, runs.c.status == "running")
+                    )
+                    if (running or 0) >= max_replies:
+                        raise TooManyReplies(owner)
+                parent_id = conv["current_leaf_id"]
+                history = self.histories.get(conversation_id, parent_id)
+                if history is None:
+                    history = await read_history(conn, tree.branch(parent_id))
+                user = {
+                    "id": new_id(),
+                    "conversation_id": conversation_id,
+                    "parent_id": parent_id,
+                    "seq": tree.max_seq + 1,
+                    "role": "user",
+                    "text": prompt,
+                    "parts": [TextPart(text=prompt).model_dump()],
+                    "model_messages": dump_messages(user_request),
+                    "status": "complete",
+                    "error": None,
+                    "model": None,
+                    "usage": None,
+                    "run_id": run_id,
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
+                assistant = user | {
+                    "id": new_id(),
+                    "parent_id": user["id"],
+                    "seq": user["seq"] + 1,
+                    "role": "assistant",
+                    "text": "",
+                    "parts": [],
+                    "model_messages": "[]",
+                    "status": "generating",
+                    "model": model,
+                }
+                await conn.execute(messages.insert(), [user, assistant])
+                await conn.execute(
+                    runs.insert().values(
+                        id=run_id,
+                        conversation_id=conversation_id,
+                        owner_id=owner,
+                        message_id=assistant["id"],
+                        process_id=process_id,
+                        status="running",
+                        stop_requested=False,
+                        heartbeat_at=stamp,
+                        created_at=stamp,
+                    )
+                )
+                values: dict[str, Any] = {"current_leaf_id": assistant["id"], "updated_at": stamp}
+                if parent_id is None and conv["title"] == "New chat":
+                    values["title"] = _title_from(prompt)
+                await conn.execute(
+                    conversations.update()
+                    .where(conversations.c.id == conversation_id)
+                    .values(**values)
+                )
+                return Turn(
+                    conversation_id,
+                    _message(user),
+                    _message(assistant),
+                    history,
+                    user["model_messages"],
+                )
         except IntegrityError:
             # The conversation was deleted between our read and our insert.
             return None
-        return turn
-
-    async def _start_turn(
-        self,
-        conn: AsyncConnection,
-        owner: str,
-        conversation_id: str,
-        prompt: str,
-        user_request: Sequence[ModelMessage],
-        run_id: str,
-        model: str,
-        process_id: str,
-        max_replies: int | None,
-        stamp: datetime,
-    ) -> Turn | None:
-        # Row lock (PostgreSQL): two processes starting a reply in one conversation at once
-        # take turns here, and the second sees the first's `generating` message.
-        conv = await _conversation_row(conn, owner, conversation_id, for_update=True)
-        if conv is None:
-            return None
-        tree = await load_tree(conn, conversation_id)
-        if tree.generating:
-            raise ConversationBusy(conversation_id)
-        if max_replies is not None:
-            await lock_key(conn, f"replies:{owner}")
-            running = await conn.scalar(
-                sa.select(sa.func.count())
-                .select_from(runs)
-                .where(runs.c.owner_id == owner, runs.c.status == "running")
-            )
-            if (running or 0) >= max_replies:
-                raise TooManyReplies(owner)
-        parent_id = conv["current_leaf_id"]
-        history = self.histories.get(conversation_id, parent_id)
-        if history is None:
-            history = await read_history(conn, tree.branch(parent_id))
-        user = {
-            "id": new_id(),
-            "conversation_id": conversation_id,
-            "parent_id": parent_id,
-            "seq": tree.max_seq + 1,
-            "role": "user",
-            "text": prompt,
-            "parts": [TextPart(text=prompt).model_dump()],
-            "model_messages": dump_messages(user_request),
-            "status": "complete",
-            "error": None,
-            "model": None,
-            "usage": None,
-            "run_id": run_id,
-            "created_at": stamp,
-            "updated_at": stamp,
-        }
-        assistant = user | {
-            "id": new_id(),
-            "parent_id": user["id"],
-            "seq": user["seq"] + 1,
-            "role": "assistant",
-            "text": "",
-            "parts": [],
-            "model_messages": "[]",
-            "status": "generating",
-            "model": model,
-        }
-        await conn.execute(messages.insert(), [user, assistant])
-        await conn.execute(
-            runs.insert().values(
-                id=run_id,
-                conversation_id=conversation_id,
-                owner_id=owner,
-                message_id=assistant["id"],
-                process_id=process_id,
-                status="running",
-                stop_requested=False,
-                heartbeat_at=stamp,
-                created_at=stamp,
-            )
-        )
-        values: dict[str, Any] = {"current_leaf_id": assistant["id"], "updated_at": stamp}
-        if parent_id is None and conv["title"] == "New chat":
-            values["title"] = _title_from(prompt)
-        await conn.execute(
-            conversations.update().where(conversations.c.id == conversation_id).values(**values)
-        )
-        return Turn(
-            conversation_id, _message(user), _message(assistant), history, user["model_messages"]
-        )
 
     async def finish_turn(
         self,

@@ -11,7 +11,6 @@ the tool calls a run leaves waiting for approval. It knows nothing of HTTP or th
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,8 +36,6 @@ from ..chat.text import clean_text
 from ..render import BlockStreamer
 
 WireEvent = tuple[str, dict[str, Any]]
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass
@@ -209,14 +206,12 @@ class ReplyStream(UIEventStream[None, WireEvent, Any, Any]):
         return [*out, (part.type, part.model_dump(exclude={"type"}, exclude_defaults=True))]
 
     def _clean(self, delta: str) -> str:
-        """Text a provider streamed, made storable: a surrogate pair split across two deltas
-        is joined, anything else that is not valid Unicode is replaced (chat.text)."""
+        """Text a provider streamed, made storable (chat.text.clean_text): a high surrogate
+        ending a delta waits for the low half the next delta may start with."""
         delta = self._carry + delta
         self._carry = ""
         if delta and "\ud800" <= delta[-1] <= "\udbff":
             delta, self._carry = delta[:-1], delta[-1]
-        if _SURROGATE.search(delta):
-            delta = delta.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
         return clean_text(delta)
 
     def _text_delta(self, delta: str, *, new_part: bool) -> list[WireEvent]:
