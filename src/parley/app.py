@@ -25,7 +25,7 @@ from .runs.service import Runs
 from .settings import Settings
 from .web import errors
 from .web.deps import Services, current_owner
-from .web.routes import apidocs, auth, conversations, messages, pages, runs, tokens
+from .web.routes import apidocs, auth, conversations, messages, pages, runs, search, tokens
 from .web.security import BodySizeLimit, RequestGuard, SecurityHeaders
 
 
@@ -82,6 +82,7 @@ def create_app(settings: Settings, agent: AbstractAgent[Any, Any] | None = None)
     api.include_router(conversations.router)
     api.include_router(messages.router)
     api.include_router(runs.router)
+    api.include_router(search.router)
     api.include_router(tokens.router)
     app.include_router(api)
     # Logging in is the one thing that cannot need a user already.

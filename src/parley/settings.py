@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     instructions: str | None = Field(
         default=None, description="Instructions (system prompt) added to every run."
     )
+    generate_titles: bool = Field(
+        default=True,
+        description="After a conversation's first reply, ask its model for a short title.",
+    )
     database_url: str = Field(
         default_factory=default_database_url,
         description="SQLAlchemy async URL; default is a SQLite file in the user data directory.",

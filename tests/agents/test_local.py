@@ -7,6 +7,7 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -25,8 +26,9 @@ from pydantic_ai.models import ModelRequestParameters
 
 from parley.agents.loading import BUNDLED_NOTICE, load_agent, model_label
 from parley.agents.local import LocalModel, bundled_model_path
-from parley.agents.local.engine import Sampling
+from parley.agents.local.engine import Preempted, Sampling
 from parley.agents.local.model import ChatMessage, chat_messages, fit_to_context
+from parley.runs.titles import INSTRUCTIONS, MAX_TITLE_CHARS, MAX_TITLE_TOKENS
 from parley.settings import Settings
 
 from ..support.browser import serve as serve_in_thread
@@ -135,7 +137,8 @@ def test_a_real_local_reply_streams_through_http(make_client: Callable[..., Test
 
 def test_the_local_model_gets_the_earlier_turns(make_client: Callable[..., TestClient]) -> None:
     model = Recording()
-    client = make_client(Agent(model), instructions="You are terse.")
+    # No title request in between: the last prompt recorded is the second turn's.
+    client = make_client(Agent(model), instructions="You are terse.", generate_titles=False)
     cid = new_conversation(client)
     first = send(client, cid, "My name is Ada.")
     send(client, cid, "What is my name?")
@@ -145,6 +148,35 @@ def test_the_local_model_gets_the_earlier_turns(make_client: Callable[..., TestC
     assert second_prompt[1] == {"role": "user", "content": "My name is Ada."}
     assert second_prompt[2] == {"role": "assistant", "content": first_reply}
     assert second_prompt[3] == {"role": "user", "content": "What is my name?"}
+
+
+def test_the_local_model_writes_a_short_title(
+    make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = Recording(sampling=Sampling(max_tokens=40, temperature=0.0, seed=1))
+    engine = model.engine()
+    samplings: list[tuple[Sampling, bool]] = []
+    stream = engine.stream
+
+    def recording_stream(chat: list[ChatMessage], sampling: Sampling, background: bool) -> Any:
+        samplings.append((sampling, background))
+        return stream(chat, sampling, background=background)
+
+    monkeypatch.setattr(engine, "stream", recording_stream)
+    client = make_client(Agent(model))
+    cid = new_conversation(client)
+    send(client, cid, "Explain how rainbows form.")
+    deadline = time.monotonic() + 60
+    while (conversation := client.get(f"/api/conversations/{cid}").json())[
+        "title_source"
+    ] != "model":
+        assert time.monotonic() < deadline, conversation
+        time.sleep(0.1)
+    assert 0 < len(conversation["title"]) <= MAX_TITLE_CHARS
+    # The title request's cap reached llama.cpp, not the model's own (40 here, 512 by default).
+    # It gave way to any reply (background).
+    assert [(s.max_tokens, b) for s, b in samplings] == [(40, False), (MAX_TITLE_TOKENS, True)]
+    assert model.prompts[-1][0]["content"] == INSTRUCTIONS
 
 
 def test_a_conversation_longer_than_the_context_still_gets_an_answer(
@@ -266,3 +298,31 @@ def test_a_cancelled_queued_request_leaves_the_queue() -> None:
     assert cancelled
     assert first.strip()
     assert third == first  # greedy: the same prompt, the same reply, served after the first
+
+
+def test_a_background_generation_gives_way_to_a_reply() -> None:
+    assert BUNDLED is not None
+    engine = LocalModel(BUNDLED).engine()
+    chat: list[ChatMessage] = [{"role": "user", "content": "Count from one to a hundred."}]
+    title_sampling = Sampling(max_tokens=400, temperature=0.0, seed=1)
+    reply_sampling = Sampling(max_tokens=8, temperature=0.0, seed=1)
+
+    async def scenario() -> tuple[BaseException | None, int, str]:
+        deltas = 0
+
+        async def title() -> None:
+            nonlocal deltas
+            async for _ in engine.stream(chat, title_sampling, background=True):
+                deltas += 1
+
+        background = asyncio.create_task(title())
+        while not engine.generating.is_set():  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+        reply = "".join([d async for d in engine.stream(chat, reply_sampling)])
+        outcome = (await asyncio.gather(background, return_exceptions=True))[0]
+        return outcome if isinstance(outcome, BaseException) else None, deltas, reply
+
+    outcome, deltas, reply = asyncio.run(scenario())
+    assert isinstance(outcome, Preempted)
+    assert deltas < 400  # it stopped early, at the reply's arrival
+    assert reply.strip()

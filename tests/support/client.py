@@ -146,3 +146,39 @@ def full_message(client: Client, conversation_id: str, message_id: str) -> dict[
     assert response.status_code == 200, response.text
     message: dict[str, Any] = response.json()
     return message
+
+
+def _stream(client: Client, url: str, body: Mapping[str, Any] | None) -> list[Frame]:
+    with client.stream("POST", url, json=body) as response:
+        assert response.status_code == 200, response.read()
+        return parse_sse(response.read().decode())
+
+
+def edit(client: Client, conversation_id: str, message_id: str, prompt: str) -> list[Frame]:
+    """Send a new version of the prompt `message_id`; its event stream."""
+    url = f"/api/conversations/{conversation_id}/messages/{message_id}/edit"
+    return _stream(client, url, {"prompt": prompt})
+
+
+def regenerate(client: Client, conversation_id: str, message_id: str) -> list[Frame]:
+    """Ask for a new version of the reply `message_id`; its event stream."""
+    url = f"/api/conversations/{conversation_id}/messages/{message_id}/regenerate"
+    return _stream(client, url, None)
+
+
+def switch(client: Client, conversation_id: str, message_id: str) -> dict[str, Any]:
+    """Show the newest branch through `message_id`; the conversation."""
+    response = client.put(
+        f"/api/conversations/{conversation_id}/branch", json={"message_id": message_id}
+    )
+    assert response.status_code == 200, response.text
+    conversation: dict[str, Any] = response.json()
+    return conversation
+
+
+def branch(client: Client, conversation_id: str, limit: int = 500) -> list[dict[str, Any]]:
+    """The current branch as the list gives it (the newest `limit` messages)."""
+    response = client.get(f"/api/conversations/{conversation_id}/messages?limit={limit}")
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items

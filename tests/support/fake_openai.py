@@ -83,6 +83,17 @@ class FakeOpenAI:
             self.requests.append(recorded)
         return recorded
 
+    @property
+    def replies(self) -> list[Recorded]:
+        """The streamed requests: replies. (A conversation's title is asked for unstreamed.)"""
+        with self._lock:
+            return [r for r in self.requests if r.body.get("stream")]
+
+    @property
+    def unstreamed(self) -> list[Recorded]:
+        with self._lock:
+            return [r for r in self.requests if not r.body.get("stream")]
+
     def new_id(self, prefix: str) -> str:
         return f"{prefix}_fake{next(self._ids)}"
 

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from pydantic_ai.messages import ModelRequest, UserPromptPart
 
 from parley.accounts.store import Accounts
-from parley.chat.store import Store, Turn
+from parley.chat.store import Fresh, Store, Turn
 from parley.db.ids import new_id
 from parley.db.tables import conversations, messages, runs
 from parley.web.deps import LOCAL_OWNER
@@ -269,7 +269,7 @@ def test_an_oversized_chunked_body_is_a_413(make_client: Callable[..., TestClien
 
 async def _start_turn(store: Store, cid: str) -> Turn | None:
     request = ModelRequest(parts=[UserPromptPart("hello")])
-    return await store.start_turn(LOCAL_OWNER, cid, "hello", [request], new_id(), "echo")
+    return await store.start_turn(LOCAL_OWNER, cid, Fresh("hello", [request]), new_id(), "echo")
 
 
 def test_start_turn_on_a_deleted_conversation_returns_none(client: TestClient) -> None:

@@ -215,15 +215,15 @@ def test_stop_keeps_the_partial_reply_and_the_next_message_works(
         expect(page.get_by_role("button", name="Send")).to_be_visible()
 
 
-def test_an_error_shows_inline_with_retry_and_the_page_recovers(
+def test_an_error_shows_inline_with_regenerate_and_the_page_recovers(
     browser: Browser, database_url: str
 ) -> None:
     from playwright.sync_api import expect
 
-    calls: list[int] = []
+    calls: list[list[ModelMessage]] = []
 
     async def stream(messages: list[ModelMessage], _info: AgentInfo) -> AsyncIterator[str]:
-        calls.append(1)
+        calls.append(list(messages))
         yield "Half a "
         if len(calls) == 1:
             raise RuntimeError("the provider fell over")
@@ -237,11 +237,15 @@ def test_an_error_shows_inline_with_retry_and_the_page_recovers(
         expect(failed).to_have_attribute("data-status", "error")
         expect(failed.get_by_role("alert")).to_contain_text("the provider fell over")
         expect(failed).to_contain_text("Half a")
-        failed.get_by_role("button", name="Retry").click()
-        retried = page.locator('[data-role="assistant"]').last
-        expect(page.locator('[data-role="assistant"]')).to_have_count(2)
-        expect(retried).to_have_attribute("data-status", "complete")
-        expect(retried).to_contain_text("Half a full answer.")
+        failed.get_by_role("button", name="Regenerate").click()
+        # A new version of the reply, in its place: the prompt is not sent again.
+        regenerated = page.locator('[data-role="assistant"]').last
+        expect(regenerated).to_have_attribute("data-status", "complete")
+        expect(regenerated).to_contain_text("Half a full answer.")
+        expect(page.locator('[data-role="assistant"]')).to_have_count(1)
+        expect(page.locator('[data-role="user"]')).to_have_count(1)
+        expect(regenerated.locator(".versions")).to_contain_text("2 / 2")
+        assert prompts_of(calls[-1]) == ["try me"]
         expect(page.get_by_role("textbox", name="Message")).to_be_enabled()
 
 

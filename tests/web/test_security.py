@@ -80,6 +80,11 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/api/conversations/{conversation_id}/messages"): "owned",
     ("POST", "/api/conversations/{conversation_id}/messages"): "owned",
     ("GET", "/api/conversations/{conversation_id}/messages/{message_id}"): "owned",
+    ("POST", "/api/conversations/{conversation_id}/messages/{message_id}/edit"): "owned",
+    ("POST", "/api/conversations/{conversation_id}/messages/{message_id}/regenerate"): "owned",
+    ("PUT", "/api/conversations/{conversation_id}/branch"): "owned",
+    ("POST", "/api/conversations/{conversation_id}/fork"): "owned",
+    ("GET", "/api/search"): "collection",
     ("GET", "/api/runs/{run_id}/events"): "owned",
     ("POST", "/api/runs/{run_id}/stop"): "owned",
     ("GET", "/api/tokens"): "collection",
@@ -96,12 +101,26 @@ MATRIX: dict[tuple[str, str], str] = {
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/conversations/{conversation_id}"): {"title": "renamed"},
     ("POST", "/api/conversations/{conversation_id}/messages"): {"prompt": "hello"},
+    ("POST", "/api/conversations/{conversation_id}/messages/{message_id}/edit"): {
+        "prompt": "hello again"
+    },
+    # "{message_id}" is replaced by the message the route is called on.
+    ("PUT", "/api/conversations/{conversation_id}/branch"): {"message_id": "{message_id}"},
+    ("POST", "/api/conversations/{conversation_id}/fork"): {"message_id": "{message_id}"},
     ("POST", "/api/conversations"): {},
     ("POST", "/api/tokens"): {"name": "another"},
     ("POST", "/api/runs/{run_id}/stop"): {},
     ("POST", "/api/auth/logout"): {},
     ("POST", "/api/auth/login"): {"name": "alice", "password": PASSWORD},
 }
+
+
+QUERIES: dict[tuple[str, str], dict[str, str]] = {
+    ("GET", "/api/search"): {"q": "secret"},
+}
+
+# Routes on a reply rather than a prompt: they are called on the turn's assistant message.
+ON_A_REPLY = {("POST", "/api/conversations/{conversation_id}/messages/{message_id}/regenerate")}
 
 
 def _routes(client: TestClient) -> set[tuple[str, str]]:
@@ -122,10 +141,12 @@ def test_the_authorization_matrix(world: World, method: str, path: str) -> None:
     cid, run_id = world.conversation_with_a_turn("alice")
     token_id = world.call("alice", "GET", "/api/tokens").json()["items"][0]["id"]
     listed = world.call("alice", "GET", f"/api/conversations/{cid}/messages").json()
-    message_id = listed["items"][0]["id"]
+    message_id = listed["items"][1 if (method, path) in ON_A_REPLY else 0]["id"]
     url = path.format(conversation_id=cid, run_id=run_id, token_id=token_id, message_id=message_id)
     body = BODIES.get((method, path))
-    kwargs: dict[str, Any] = {"json": body} if body is not None else {}
+    kwargs: dict[str, Any] = {"params": QUERIES.get((method, path), {})}
+    if body is not None:
+        kwargs["json"] = {k: v.format(message_id=message_id) for k, v in body.items()}
 
     def call(who: str | None) -> Any:
         return world.call(who, method, url, follow_redirects=False, **kwargs)
@@ -160,6 +181,11 @@ def test_another_user_cannot_search_list_or_export(world: World) -> None:
     cid, _ = world.conversation_with_a_turn("alice")
     listed = world.call("bob", "GET", "/api/conversations").json()["items"]
     assert listed == []
+    for query in ("secret", "alice", "secr", '"secret of"'):
+        found = world.call("bob", "GET", "/api/search", params={"q": query})
+        assert found.status_code == 200 and found.json()["items"] == []
+        mine = world.call("alice", "GET", "/api/search", params={"q": query}).json()["items"]
+        assert [r["conversation"]["id"] for r in mine] == [cid]
     for fmt in ("json", "markdown"):
         url = f"/api/conversations/{cid}/export?format={fmt}"
         assert world.call("bob", "GET", url).status_code == 404

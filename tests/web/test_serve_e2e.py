@@ -19,6 +19,8 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
+from parley.runs.titles import MAX_TITLE_TOKENS
+
 from ..support.client import Client, Frame, new_conversation, saved_messages, send
 from ..support.fake_openai import CHAT_PATHS, RESPONSES_PATHS, FakeOpenAI, reply_to
 from ..support.processes import ROOT, Server
@@ -85,8 +87,8 @@ def test_turn_five_carries_its_own_conversation_to_the_provider(
                 assert streamed_text(frames) == reply_to(prompt)
                 assert done.data["usage"]["output_tokens"] == len(reply_to(prompt).split())
                 # One provider request per turn, and it is this turn's.
-                assert len(fake_openai.requests) == 2 * i + (1 if cid == a else 2)
-                last_request[cid] = fake_openai.requests[-1]
+                assert len(fake_openai.replies) == 2 * i + (1 if cid == a else 2)
+                last_request[cid] = fake_openai.replies[-1]
 
         fifth = last_request[a]
         assert fifth.path in paths
@@ -102,6 +104,16 @@ def test_turn_five_carries_its_own_conversation_to_the_provider(
         assert [(m["role"], m["text"], m["status"]) for m in saved] == [
             (role, text, "complete") for role, text in [*expected, ("user", prompts[a][4])]
         ] + [("assistant", reply_to(prompts[a][4]), "complete")]
+
+        # Each conversation was titled once, by one small unstreamed request to the provider.
+        titles = fake_openai.unstreamed
+        assert len(titles) == 2
+        cap = "max_completion_tokens" if fifth.path in CHAT_PATHS else "max_output_tokens"
+        assert {t.body[cap] for t in titles} == {MAX_TITLE_TOKENS}
+        assert not any(t.body.get("tools") for t in titles)
+        titled = client.get(f"/api/conversations/{a}").json()
+        assert titled["title_source"] == "model"
+        assert titled["title"] == f"Echo: Question: {prompts[a][0]}"
     assert_no_tracebacks(server)
 
 
@@ -174,7 +186,7 @@ def test_a_client_that_hangs_up_mid_stream_leaves_the_server_healthy(
             time.sleep(0.1)
         assert last["status"] == "complete", last
         assert saved_messages(client, cid)[-1]["text"] == reply_to(prompt)
-        assert len(fake_openai.requests) == 1
+        assert len(fake_openai.replies) == 1
 
         # Nothing is left busy: the conversation takes the next message.
         fake_openai.delay = 0.0

@@ -42,15 +42,25 @@ def dump_clean(model_messages: Sequence[ModelMessage]) -> tuple[str, list[ModelM
 
 
 async def read_history(conn: AsyncConnection, path: list[str]) -> list[ModelMessage]:
-    """The model messages of the message ids in `path` (root first), validated in one pass."""
+    """The model messages of the message ids in `path` (root first), validated in one pass.
+
+    A prompt whose reply holds no response (it failed before the model answered, or it is
+    still being generated) is left out with it: the model never receives a question it did
+    not answer followed by the next one (user, user, user after two failures).
+    """
     if not path:
         return []
-    rows = await conn.execute(
-        sa.select(messages.c.id, messages.c.model_messages).where(messages.c.id.in_(path))
-    )
-    stored = {row[0]: row[1] for row in rows}
+    m = messages.c
+    rows = await conn.execute(sa.select(m.id, m.role, m.model_messages).where(m.id.in_(path)))
+    stored = {message_id: (role, data.strip()) for message_id, role, data in rows}
+    roles = [stored.get(i, ("", "[]"))[0] for i in path]
+    kept = [stored.get(i, ("", "[]"))[1] for i in path]
+    for i, role in enumerate(roles):
+        answered = i + 1 < len(path) and roles[i + 1] == "assistant" and kept[i + 1] != "[]"
+        if role == "user" and not answered:
+            kept[i] = "[]"
     # One validation pass over the whole branch: join the stored JSON arrays into one.
-    chunks = [stored[i].strip()[1:-1] for i in path if stored.get(i, "[]").strip() != "[]"]
+    chunks = [chunk[1:-1] for chunk in kept if chunk != "[]"]
     return ModelMessagesTypeAdapter.validate_json("[" + ",".join(chunks) + "]")
 
 

@@ -70,6 +70,9 @@ class Message(BaseModel):
     usage: Usage | None = None
     run_id: str | None = None
     created_at: datetime
+    # Every version at this position of the tree (the children of the same parent, in the
+    # order they were written), this one included: more than one means a switcher.
+    siblings: list[str] = Field(default_factory=list)
 
     def wire(self) -> dict[str, Any]:
         """The message as the API lists it: each text once.
@@ -89,9 +92,17 @@ class Message(BaseModel):
         return data
 
 
+TitleSource = Literal["default", "prompt", "model", "user"]
+
+
 class Conversation(BaseModel):
     id: str
     title: str
+    # "prompt": the first prompt's first line, until the model writes a title ("model"); a
+    # title the user set ("user") is never replaced.
+    title_source: TitleSource = "prompt"
+    pinned: bool = False
+    archived: bool = False
     created_at: datetime
     updated_at: datetime
     active_run_id: str | None = None

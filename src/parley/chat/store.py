@@ -11,10 +11,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
-from pydantic_ai.messages import ModelMessage, ModelMessagesTypeAdapter
+from pydantic_ai.messages import ModelMessage, ModelMessagesTypeAdapter, ModelResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -24,23 +24,31 @@ from ..db.erase import delete_conversations
 from ..db.ids import new_id
 from ..db.tables import conversations, messages, runs
 from .history import HistoryCache, dump_clean, dump_messages, read_history
-from .models import Conversation, Message, Part, Status, TextPart, Usage
-from .tree import load_tree
+from .models import Conversation, Message, Part, Status, TextPart, TitleSource, Usage
+from .rows import active_run, conversation_of, conversation_row, message_of, owned
+from .tree import Tree, load_tree
 
 # What a message list reads: not the model's messages, the largest column by far and not what
 # the UI shows.
 _LISTED = [c for c in messages.c if c.name not in ("model_messages", "updated_at")]
+DEFAULT_TITLE = "New chat"
 
 
 @dataclass(frozen=True)
 class Turn:
-    """The rows a new prompt creates: the user's message and the assistant's placeholder."""
+    """The rows a turn works on: the user's message (new, or the one whose reply is being
+    regenerated) and the assistant's placeholder; the history before the prompt."""
 
     conversation_id: str
     user: Message
     assistant: Message
     history: list[ModelMessage]
     user_request_json: str
+    # The conversation's first prompt, titled from the prompt so far: its reply is followed
+    # by the model writing a title.
+    first: bool = False
+    # False when regenerating: the prompt is the one already stored.
+    new_user: bool = True
 
 
 class ConversationBusy(Exception):
@@ -55,6 +63,38 @@ class BadCursor(ValueError):
     """A pagination cursor this server did not give out, or that no longer points anywhere."""
 
 
+class MessageNotFound(LookupError):
+    """No such message in this conversation."""
+
+
+class WrongRole(ValueError):
+    """Editing a reply, or regenerating a prompt: the message says which is which."""
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    items: list[Message]
+    # Pass as `before` for the older messages; as `after` for the newer ones.
+    next_cursor: str | None
+    newer_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Fresh:
+    """A new prompt, continuing the current branch (`edit_of` None) or replacing one."""
+
+    prompt: str
+    user_request: Sequence[ModelMessage]
+    edit_of: str | None = None
+
+
+@dataclass(frozen=True)
+class Regenerate:
+    """A new reply to the prompt of the reply `message_id`."""
+
+    message_id: str
+
+
 class Store:
     def __init__(self, engine: AsyncEngine, history_cache_size: int = 64) -> None:
         self.engine = engine
@@ -67,82 +107,193 @@ class Store:
         row = {
             "id": new_id(),
             "owner_id": owner,
-            "title": title or "New chat",
+            "title": title or DEFAULT_TITLE,
+            "title_source": "user" if title else "default",
             "current_leaf_id": None,
+            "pinned": False,
+            "archived": False,
             "created_at": stamp,
             "updated_at": stamp,
         }
         async with write(self.engine) as conn:
             await conn.execute(conversations.insert().values(**row))
-        return _conversation(row)
+        return conversation_of(row)
 
     async def list_conversations(
-        self, owner: str, limit: int, cursor: str | None = None
+        self, owner: str, limit: int, cursor: str | None = None, *, archived: bool = False
     ) -> tuple[list[Conversation], str | None]:
+        """Pinned first, then the most recently active; archived ones only if `archived`."""
         c = conversations.c
-        query = sa.select(conversations, _active_run()).where(c.owner_id == owner)
+        query = sa.select(conversations, active_run()).where(
+            c.owner_id == owner, c.archived == archived
+        )
         if cursor is not None:
-            updated_at, last_id = _decode_cursor(cursor)
-            query = query.where(
+            pinned, updated_at, last_id = _decode_cursor(cursor)
+            later = sa.and_(
+                c.pinned == pinned,
                 sa.or_(
                     c.updated_at < updated_at,
                     sa.and_(c.updated_at == updated_at, c.id < last_id),
-                )
+                ),
             )
-        query = query.order_by(c.updated_at.desc(), c.id.desc()).limit(limit + 1)
+            # After the last pinned conversation come all the unpinned ones.
+            query = query.where(sa.or_(later, c.pinned.is_(False)) if pinned else later)
+        query = query.order_by(c.pinned.desc(), c.updated_at.desc(), c.id.desc()).limit(limit + 1)
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
-        items = [_conversation(r) for r in rows[:limit]]
+        items = [conversation_of(r) for r in rows[:limit]]
         next_cursor = None
         if len(rows) > limit:
             last = rows[limit - 1]
-            next_cursor = _encode_cursor(as_utc(last["updated_at"]), last["id"])
+            next_cursor = _encode_cursor(
+                bool(last["pinned"]), as_utc(last["updated_at"]), last["id"]
+            )
         return items, next_cursor
 
     async def get_conversation(self, owner: str, conversation_id: str) -> Conversation | None:
         async with self.engine.connect() as conn:
-            row = await _conversation_row(conn, owner, conversation_id)
-        return _conversation(row) if row else None
+            row = await conversation_row(conn, owner, conversation_id)
+        return conversation_of(row) if row else None
 
-    async def rename_conversation(
-        self, owner: str, conversation_id: str, title: str
+    async def update_conversation(
+        self,
+        owner: str,
+        conversation_id: str,
+        *,
+        title: str | None = None,
+        pinned: bool | None = None,
+        archived: bool | None = None,
     ) -> Conversation | None:
+        """Rename, pin or archive. Renaming makes the title the user's: never replaced."""
+        values: dict[str, Any] = {}
+        if title is not None:
+            values |= {"title": title, "title_source": "user", "updated_at": now()}
+        if pinned is not None:
+            values["pinned"] = pinned
+        if archived is not None:
+            values["archived"] = archived
+        async with write(self.engine) as conn:
+            if values:
+                result = await conn.execute(
+                    conversations.update().where(owned(owner, conversation_id)).values(**values)
+                )
+                if result.rowcount == 0:
+                    return None
+            row = await conversation_row(conn, owner, conversation_id)
+        return conversation_of(row) if row else None
+
+    async def set_generated_title(self, conversation_id: str, title: str) -> bool:
+        """Write the model's title, unless the user (or an earlier title) got there first."""
         async with write(self.engine) as conn:
             result = await conn.execute(
                 conversations.update()
-                .where(_owned(owner, conversation_id))
-                .values(title=title, updated_at=now())
+                .where(
+                    conversations.c.id == conversation_id,
+                    conversations.c.title_source == "prompt",
+                )
+                .values(title=title, title_source="model")
             )
-            if result.rowcount == 0:
-                return None
-            row = await _conversation_row(conn, owner, conversation_id)
-        return _conversation(row) if row else None
+        return bool(result.rowcount)
 
     async def delete_conversation(self, owner: str, conversation_id: str) -> bool:
         """Delete it with its messages and runs; a reply generating in any process then stops
         (its process finds the run row gone at its next checkpoint)."""
         async with write(self.engine) as conn:
-            deleted = await delete_conversations(conn, _owned(owner, conversation_id))
+            deleted = await delete_conversations(conn, owned(owner, conversation_id))
         self.histories.forget(conversation_id)
         return deleted > 0
+
+    async def switch_branch(
+        self, owner: str, conversation_id: str, message_id: str
+    ) -> Conversation | None:
+        """Show the newest branch through `message_id`: the UI, every device and the model's
+        history then follow it. Refused while a reply is generating (ConversationBusy)."""
+        async with write(self.engine) as conn:
+            conv = await conversation_row(conn, owner, conversation_id, for_update=True)
+            if conv is None:
+                return None
+            tree = await load_tree(conn, conversation_id)
+            if message_id not in tree.parent:
+                raise MessageNotFound(message_id)
+            if tree.generating:
+                raise ConversationBusy(conversation_id)
+            await conn.execute(
+                conversations.update()
+                .where(conversations.c.id == conversation_id)
+                .values(current_leaf_id=tree.newest_leaf(message_id))
+            )
+            row = await conversation_row(conn, owner, conversation_id)
+        return conversation_of(row) if row else None
+
+    async def fork(self, owner: str, conversation_id: str, message_id: str) -> Conversation | None:
+        """A new conversation holding a copy of the branch from the root to `message_id`."""
+        stamp = now()
+        async with write(self.engine) as conn:
+            conv = await conversation_row(conn, owner, conversation_id, for_update=True)
+            if conv is None:
+                return None
+            tree = await load_tree(conn, conversation_id)
+            if message_id not in tree.parent:
+                raise MessageNotFound(message_id)
+            path = tree.branch(message_id)
+            rows = {
+                r["id"]: r
+                for r in (
+                    await conn.execute(sa.select(messages).where(messages.c.id.in_(path)))
+                ).mappings()
+            }
+            if any(rows[i]["status"] == "generating" for i in path):
+                raise ConversationBusy(conversation_id)
+            fork_id = new_id()
+            title = _clip(f"{conv['title']} (fork)", 200)
+            new_ids = {old: new_id() for old in path}
+            copies = [
+                dict(rows[old])
+                | {
+                    "id": new_ids[old],
+                    "conversation_id": fork_id,
+                    "parent_id": new_ids[rows[old]["parent_id"]] if number else None,
+                    "seq": number + 1,
+                    "run_id": None,
+                }
+                for number, old in enumerate(path)
+            ]
+            fork = {
+                "id": fork_id,
+                "owner_id": owner,
+                "title": title,
+                "title_source": "user",
+                "current_leaf_id": new_ids[message_id],
+                "pinned": False,
+                "archived": False,
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+            await conn.execute(conversations.insert().values(**fork))
+            await conn.execute(messages.insert(), copies)
+        return conversation_of(fork)
 
     # -- messages ------------------------------------------------------------------------
 
     async def list_messages(
-        self, owner: str, conversation_id: str, limit: int, before: str | None = None
-    ) -> tuple[list[Message], str | None] | None:
-        """The newest `limit` messages of the current branch older than `before`, oldest first."""
+        self,
+        owner: str,
+        conversation_id: str,
+        limit: int,
+        *,
+        before: str | None = None,
+        after: str | None = None,
+        around: str | None = None,
+    ) -> MessagePage | None:
+        """A page of the current branch, oldest first: the newest `limit` messages, or those
+        before or after a cursor, or those around a message (a search hit)."""
         async with self.engine.connect() as conn:
-            conv = await _conversation_row(conn, owner, conversation_id)
+            conv = await conversation_row(conn, owner, conversation_id)
             if conv is None:
                 return None
-            path = (await load_tree(conn, conversation_id)).branch(conv["current_leaf_id"])
-            if before is not None and before not in path:
-                # A client paging after a delete or a branch switch must start again, not be
-                # handed the newest page as if it were the next one.
-                raise BadCursor(before)
-            end = path.index(before) if before is not None else len(path)
-            start = max(0, end - limit)
+            tree = await load_tree(conn, conversation_id)
+            path = tree.branch(conv["current_leaf_id"])
+            start, end = _window(path, limit, before, after, around)
             page_ids = path[start:end]
             rows = (
                 (await conn.execute(sa.select(*_LISTED).where(messages.c.id.in_(page_ids))))
@@ -150,8 +301,12 @@ class Store:
                 .all()
             )
         by_id = {r["id"]: r for r in rows}
-        items = [_message(by_id[i]) for i in page_ids if i in by_id]
-        return items, (page_ids[0] if start > 0 else None)
+        items = [message_of(by_id[i], tree.siblings(i)) for i in page_ids if i in by_id]
+        return MessagePage(
+            items,
+            next_cursor=page_ids[0] if start > 0 else None,
+            newer_cursor=page_ids[-1] if page_ids and end < len(path) else None,
+        )
 
     async def get_message(
         self, owner: str, conversation_id: str, message_id: str
@@ -159,18 +314,18 @@ class Store:
         query = (
             sa.select(messages)
             .join(conversations, conversations.c.id == messages.c.conversation_id)
-            .where(_owned(owner, conversation_id), messages.c.id == message_id)
+            .where(owned(owner, conversation_id), messages.c.id == message_id)
         )
         async with self.engine.connect() as conn:
             row = (await conn.execute(query)).mappings().first()
-        return _message(row) if row else None
+        return message_of(row) if row else None
 
     async def export(
         self, owner: str, conversation_id: str
     ) -> tuple[Conversation, list[tuple[Message, Any]]] | None:
         """The conversation and its current branch, each message with its Pydantic AI JSON."""
         async with self.engine.connect() as conn:
-            conv = await _conversation_row(conn, owner, conversation_id)
+            conv = await conversation_row(conn, owner, conversation_id)
             if conv is None:
                 return None
             path = (await load_tree(conn, conversation_id)).branch(conv["current_leaf_id"])
@@ -180,83 +335,75 @@ class Store:
                 .all()
             )
         by_id = {r["id"]: r for r in rows}
-        return _conversation(conv), [
-            (_message(by_id[i]), json.loads(by_id[i]["model_messages"])) for i in path
+        return conversation_of(conv), [
+            (message_of(by_id[i]), json.loads(by_id[i]["model_messages"])) for i in path
         ]
 
     async def start_turn(
         self,
         owner: str,
         conversation_id: str,
-        prompt: str,
-        user_request: Sequence[ModelMessage],
+        what: Fresh | Regenerate,
         run_id: str,
         model: str,
         process_id: str = "",
         max_replies: int | None = None,
     ) -> Turn | None:
-        """Save the user's message, an empty assistant message and the run, in one transaction.
+        """Save the user's message (unless regenerating), an empty assistant message and the
+        run, in one transaction, and make the new reply the conversation's current branch.
 
         None if the conversation does not exist (or was deleted meanwhile). Raises
         ConversationBusy if it has a reply generating, TooManyReplies if the owner has
         `max_replies` generating: both decided inside the transaction, so a burst of sends, in
         one process or several, cannot all pass the check before any of them writes.
-        Also returns the model history of the branch the prompt continues, read in the same
-        transaction so it matches the rows just written.
+        MessageNotFound or WrongRole for an edit or regeneration of the wrong message.
+        Also returns the model history before the prompt, read in the same transaction so it
+        matches the rows just written.
         """
         stamp = now()
         try:
             async with write(self.engine) as conn:
                 # Row lock (PostgreSQL): two processes starting a reply in one conversation at once
                 # take turns here, and the second sees the first's `generating` message.
-                conv = await _conversation_row(conn, owner, conversation_id, for_update=True)
+                conv = await conversation_row(conn, owner, conversation_id, for_update=True)
                 if conv is None:
                     return None
                 tree = await load_tree(conn, conversation_id)
                 if tree.generating:
                     raise ConversationBusy(conversation_id)
                 if max_replies is not None:
-                    await lock_key(conn, f"replies:{owner}")
-                    running = await conn.scalar(
-                        sa.select(sa.func.count())
-                        .select_from(runs)
-                        .where(runs.c.owner_id == owner, runs.c.status == "running")
-                    )
-                    if (running or 0) >= max_replies:
-                        raise TooManyReplies(owner)
-                parent_id = conv["current_leaf_id"]
-                history = self.histories.get(conversation_id, parent_id)
+                    await _check_replies(conn, owner, max_replies)
+                if isinstance(what, Regenerate):
+                    user = await _prompt_of_reply(conn, tree, what.message_id)
+                    new_user = False
+                else:
+                    parent_id = conv["current_leaf_id"]
+                    if what.edit_of is not None:
+                        parent_id = await _parent_of_prompt(conn, tree, what.edit_of)
+                    user = _user_row(conversation_id, parent_id, tree, what, run_id, stamp)
+                    new_user = True
+                history = self.histories.get(conversation_id, user["parent_id"])
                 if history is None:
-                    history = await read_history(conn, tree.branch(parent_id))
-                user = {
-                    "id": new_id(),
-                    "conversation_id": conversation_id,
-                    "parent_id": parent_id,
-                    "seq": tree.max_seq + 1,
-                    "role": "user",
-                    "text": prompt,
-                    "parts": [TextPart(text=prompt).model_dump()],
-                    "model_messages": dump_messages(user_request),
-                    "status": "complete",
-                    "error": None,
-                    "model": None,
-                    "usage": None,
-                    "run_id": run_id,
-                    "created_at": stamp,
-                    "updated_at": stamp,
-                }
+                    history = await read_history(conn, tree.branch(user["parent_id"]))
                 assistant = user | {
                     "id": new_id(),
                     "parent_id": user["id"],
-                    "seq": user["seq"] + 1,
+                    "seq": tree.max_seq + (2 if new_user else 1),
                     "role": "assistant",
                     "text": "",
                     "parts": [],
                     "model_messages": "[]",
                     "status": "generating",
+                    "error": None,
                     "model": model,
+                    "usage": None,
+                    "run_id": run_id,
+                    "created_at": stamp,
+                    "updated_at": stamp,
                 }
-                await conn.execute(messages.insert(), [user, assistant])
+                await conn.execute(
+                    messages.insert(), [user, assistant] if new_user else [assistant]
+                )
                 await conn.execute(
                     runs.insert().values(
                         id=run_id,
@@ -271,19 +418,27 @@ class Store:
                     )
                 )
                 values: dict[str, Any] = {"current_leaf_id": assistant["id"], "updated_at": stamp}
-                if parent_id is None and conv["title"] == "New chat":
-                    values["title"] = _title_from(prompt)
+                title_source: TitleSource = conv["title_source"]
+                first = user["parent_id"] is None
+                if new_user and first and title_source in ("default", "prompt"):
+                    values |= {"title": _title_from(user["text"]), "title_source": "prompt"}
+                    title_source = "prompt"
                 await conn.execute(
                     conversations.update()
                     .where(conversations.c.id == conversation_id)
                     .values(**values)
                 )
+                user_siblings = [*tree.children.get(user["parent_id"], [])]
+                if new_user:
+                    user_siblings.append(user["id"])
                 return Turn(
                     conversation_id,
-                    _message(user),
-                    _message(assistant),
+                    message_of(user, user_siblings),
+                    message_of(assistant, [*tree.children.get(user["id"], []), assistant["id"]]),
                     history,
                     user["model_messages"],
+                    first=first and title_source == "prompt",
+                    new_user=new_user,
                 )
         except IntegrityError:
             # The conversation was deleted between our read and our insert.
@@ -303,6 +458,12 @@ class Store:
         """Save the run's new messages, and mark the run finished, in one transaction."""
         stamp = now()
         text = text_of(parts)
+        # A reply that failed or was stopped before the model said anything leaves an empty
+        # response: without it the turn holds no answer, and chat.history leaves its prompt
+        # out of what the model receives next.
+        response_messages = [
+            m for m in response_messages if not (isinstance(m, ModelResponse) and not m.parts)
+        ]
         response_json, response_messages = dump_clean(response_messages)
         values = {
             "text": text,
@@ -328,10 +489,12 @@ class Store:
             await _end_run(conn, turn, stamp)
         if request is None:
             request = ModelMessagesTypeAdapter.validate_json(turn.user_request_json)
+        # A reply with no response is left out of what the model receives, with its prompt
+        # (chat.history): the cached history must say the same.
         self.histories.put(
             turn.conversation_id,
             turn.assistant.id,
-            [*turn.history, *request, *response_messages],
+            [*turn.history, *request, *response_messages] if response_messages else turn.history,
         )
         return turn.assistant.model_copy(
             update={
@@ -378,28 +541,101 @@ async def _end_run(conn: AsyncConnection, turn: Turn, stamp: datetime) -> None:
     )
 
 
-def _active_run() -> sa.Label[Any]:
-    """The id of the reply generating in a conversation, in any process (a column)."""
-    return (
-        sa.select(runs.c.id)
-        .where(runs.c.conversation_id == conversations.c.id, runs.c.status == "running")
-        .limit(1)
-        .scalar_subquery()
-        .label("active_run_id")
+async def _check_replies(conn: AsyncConnection, owner: str, max_replies: int) -> None:
+    await lock_key(conn, f"replies:{owner}")
+    running = await conn.scalar(
+        sa.select(sa.func.count())
+        .select_from(runs)
+        .where(runs.c.owner_id == owner, runs.c.status == "running")
     )
+    if (running or 0) >= max_replies:
+        raise TooManyReplies(owner)
 
 
-def _owned(owner: str, conversation_id: str) -> sa.ColumnElement[bool]:
-    return sa.and_(conversations.c.id == conversation_id, conversations.c.owner_id == owner)
+async def _role_of(
+    conn: AsyncConnection, tree: Tree, message_id: str, role: Literal["user", "assistant"]
+) -> sa.RowMapping:
+    if message_id not in tree.parent:
+        raise MessageNotFound(message_id)
+    row = (
+        (await conn.execute(sa.select(messages).where(messages.c.id == message_id)))
+        .mappings()
+        .one()
+    )
+    if row["role"] != role:
+        raise WrongRole(
+            "Only your own messages can be edited; regenerate a reply instead."
+            if role == "user"
+            else "Only replies can be regenerated; edit your message instead."
+        )
+    return row
 
 
-async def _conversation_row(
-    conn: AsyncConnection, owner: str, conversation_id: str, *, for_update: bool = False
-) -> sa.RowMapping | None:
-    query = sa.select(conversations).where(_owned(owner, conversation_id))
-    # SQLite has no row locks (its writes are serial); a locked read needs no run column.
-    query = query.with_for_update() if for_update else query.add_columns(_active_run())
-    return (await conn.execute(query)).mappings().first()
+async def _parent_of_prompt(conn: AsyncConnection, tree: Tree, message_id: str) -> str | None:
+    """Where the new version of the prompt `message_id` goes: beside it."""
+    return (await _role_of(conn, tree, message_id, "user"))["parent_id"]  # type: ignore[no-any-return]
+
+
+async def _prompt_of_reply(conn: AsyncConnection, tree: Tree, message_id: str) -> dict[str, Any]:
+    """The prompt a reply answered, which its new version answers again."""
+    reply = await _role_of(conn, tree, message_id, "assistant")
+    prompt = (
+        (await conn.execute(sa.select(messages).where(messages.c.id == reply["parent_id"])))
+        .mappings()
+        .one()
+    )
+    return dict(prompt)
+
+
+def _user_row(
+    conversation_id: str,
+    parent_id: str | None,
+    tree: Tree,
+    fresh: Fresh,
+    run_id: str,
+    stamp: datetime,
+) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "conversation_id": conversation_id,
+        "parent_id": parent_id,
+        "seq": tree.max_seq + 1,
+        "role": "user",
+        "text": fresh.prompt,
+        "parts": [TextPart(text=fresh.prompt).model_dump()],
+        "model_messages": dump_messages(fresh.user_request),
+        "status": "complete",
+        "error": None,
+        "model": None,
+        "usage": None,
+        "run_id": run_id,
+        "created_at": stamp,
+        "updated_at": stamp,
+    }
+
+
+def _window(
+    path: list[str], limit: int, before: str | None, after: str | None, around: str | None
+) -> tuple[int, int]:
+    """Which slice of the branch `path` a page is."""
+    cursor = before or after or around
+    if cursor is not None and cursor not in path:
+        # A client paging after a delete or a branch switch must start again, not be
+        # handed the newest page as if it were the next one.
+        raise BadCursor(cursor)
+    if after is not None:
+        start = path.index(after) + 1
+        return start, min(len(path), start + limit)
+    if around is not None:
+        start = max(0, path.index(around) - limit // 2)
+        end = min(len(path), start + limit)
+        return max(0, end - limit), end
+    end = path.index(before) if before is not None else len(path)
+    return max(0, end - limit), end
+
+
+def _clip(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"
 
 
 def text_of(parts: Sequence[Part]) -> str:
@@ -407,48 +643,21 @@ def text_of(parts: Sequence[Part]) -> str:
 
 
 def _title_from(prompt: str) -> str:
-    first_line = prompt.strip().splitlines()[0] if prompt.strip() else "New chat"
-    return first_line[:77] + "…" if len(first_line) > 80 else first_line
+    first_line = prompt.strip().splitlines()[0] if prompt.strip() else DEFAULT_TITLE
+    return _clip(first_line, 80)
 
 
-def _conversation(row: sa.RowMapping | dict[str, Any]) -> Conversation:
-    return Conversation(
-        id=row["id"],
-        title=row["title"],
-        created_at=as_utc(row["created_at"]),
-        updated_at=as_utc(row["updated_at"]),
-        active_run_id=row.get("active_run_id"),
-    )
-
-
-def _message(row: sa.RowMapping | dict[str, Any]) -> Message:
-    return Message.model_validate(
-        {
-            "id": row["id"],
-            "conversation_id": row["conversation_id"],
-            "parent_id": row["parent_id"],
-            "role": row["role"],
-            "text": row["text"],
-            "parts": row["parts"],
-            "status": row["status"],
-            "error": row["error"],
-            "model": row["model"],
-            "usage": row["usage"],
-            "run_id": row["run_id"],
-            "created_at": as_utc(row["created_at"]),
-        }
-    )
-
-
-def _encode_cursor(updated_at: datetime, last_id: str) -> str:
-    raw = f"{updated_at.isoformat()}|{last_id}".encode()
+def _encode_cursor(pinned: bool, updated_at: datetime, last_id: str) -> str:
+    raw = f"{int(pinned)}|{updated_at.isoformat()}|{last_id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+def _decode_cursor(cursor: str) -> tuple[bool, datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, last_id = raw.split("|", 1)
-        return datetime.fromisoformat(stamp), last_id
+        pinned, stamp, last_id = raw.split("|", 2)
+        if pinned not in ("0", "1"):
+            raise ValueError(pinned)
+        return pinned == "1", datetime.fromisoformat(stamp), last_id
     except ValueError as exc:
         raise BadCursor("invalid cursor") from exc

@@ -28,11 +28,18 @@ conversations = sa.Table(
     sa.Column("id", ID, primary_key=True),
     sa.Column("owner_id", sa.String(64), nullable=False),
     sa.Column("title", sa.String(200), nullable=False),
-    # The leaf of the branch the UI shows; edits and regenerations will move it.
+    # Who wrote the title: "default" (none yet), "prompt" (the first prompt's first line, until
+    # the model writes one), "model", or "user" (a rename: never overwritten).
+    sa.Column("title_source", sa.String(16), nullable=False, server_default="prompt"),
+    # The leaf of the branch the UI shows; sending, editing, regenerating and switching move it.
     sa.Column("current_leaf_id", ID, nullable=True),
+    sa.Column("pinned", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("archived", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", TIME, nullable=False),
     sa.Column("updated_at", TIME, nullable=False),
     sa.Index(None, "owner_id", "updated_at", "id"),
+    # The sidebar's order: pinned first, then the most recent; archived ones apart.
+    sa.Index(None, "owner_id", "archived", "pinned", "updated_at", "id"),
 )
 
 messages = sa.Table(
@@ -144,3 +151,14 @@ login_attempts = sa.Table(
     sa.Column("at", TIME, nullable=False),
     sa.Index(None, "key", "at"),
 )
+
+
+def outside_metadata(name: str | None, type_: str) -> bool:
+    """The full-text search objects of migration 0005: they differ by database (FTS5 tables
+    and triggers on SQLite, `tsvector` columns and GIN indexes on PostgreSQL), so they are kept
+    out of the metadata above, and schema comparisons skip them."""
+    if name is None:
+        return False
+    if type_ == "table":
+        return name.startswith(("message_search", "title_search"))
+    return name in ("search", "ix_messages_search", "ix_conversations_search")

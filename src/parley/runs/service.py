@@ -25,7 +25,7 @@ from pydantic_ai.messages import ModelMessage, ModelRequest, UserPromptPart
 from pydantic_ai.usage import UsageLimits
 
 from ..chat.models import Status, Usage
-from ..chat.store import Store
+from ..chat.store import Fresh, Regenerate, Store
 from ..chat.text import clean_text
 from ..db.clock import now
 from ..db.ids import new_id
@@ -33,6 +33,7 @@ from ..settings import Settings
 from .events import ReplyStream
 from .run import KEEPALIVE_SECONDS, Numbered, Run
 from .store import RunStore
+from .titles import write_title
 
 log = logging.getLogger(__name__)
 
@@ -98,20 +99,39 @@ class Runs:
         self.share_events = store.engine.dialect.name != "sqlite"
         self._runs: dict[str, Run] = {}
         self._active: dict[str, Run] = {}
+        # Titles being written: kept so that they are not garbage-collected mid-flight.
+        self._titles: set[asyncio.Task[None]] = set()
 
-    async def start(self, owner: str, conversation_id: str, prompt: str) -> Run | None:
+    async def start(
+        self,
+        owner: str,
+        conversation_id: str,
+        prompt: str | None = None,
+        *,
+        edit_of: str | None = None,
+        regenerate: str | None = None,
+    ) -> Run | None:
         """Save the prompt and start generating; None if the conversation does not exist.
+
+        `prompt` continues the current branch, or with `edit_of` is a new version of that
+        prompt (a sibling); `regenerate` answers again the prompt of that reply (a sibling
+        reply). Either way the new reply becomes the conversation's current branch.
 
         Raises ConversationBusy or TooManyReplies: the database decides both in the
         transaction that saves the prompt, so they hold for a burst and across processes.
         """
         run_id = new_id()
-        request = ModelRequest(parts=[UserPromptPart(prompt)])
+        what: Fresh | Regenerate
+        if regenerate is not None:
+            what = Regenerate(regenerate)
+        else:
+            assert prompt is not None
+            request = ModelRequest(parts=[UserPromptPart(prompt)])
+            what = Fresh(prompt, [request], edit_of)
         turn = await self.store.start_turn(
             owner,
             conversation_id,
-            prompt,
-            [request],
+            what,
             run_id,
             self.model,
             self.process_id,
@@ -119,10 +139,11 @@ class Runs:
         )
         if turn is None:
             return None
-        run = Run(run_id, owner, turn, prompt)
+        run = Run(run_id, owner, turn, turn.user.text)
         self._runs[run_id] = run
         self._active[conversation_id] = run
-        run.publish("user", {"message": turn.user.wire()})
+        if turn.new_user:
+            run.publish("user", {"message": turn.user.wire()})
         run.publish("start", {"message": turn.assistant.wire(), "run_id": run_id})
         run.task = asyncio.create_task(self._drive(run), name=f"parley-run-{run_id}")
         return run
@@ -179,7 +200,9 @@ class Runs:
         for run in runs:
             run.stop_reason = "interrupted"
             run.token.cancel()
-        tasks = [r.task for r in runs if r.task is not None]
+        for title in self._titles:
+            title.cancel()
+        tasks = [r.task for r in runs if r.task is not None] + list(self._titles)
         if tasks:
             await asyncio.wait(tasks, timeout=grace)
 
@@ -326,6 +349,20 @@ class Runs:
         except Exception:
             log.exception("saving the events of run %s failed", run.id)
         run.close()
+        if run.turn.first and status == "complete" and self.settings.generate_titles:
+            task = asyncio.create_task(self._title(run.conversation_id, run.prompt))
+            self._titles.add(task)
+            task.add_done_callback(self._titles.discard)
+
+    async def _title(self, conversation_id: str, prompt: str) -> None:
+        """Name a conversation after its first reply, in the background: after `done`, so it
+        never delays the reply, and any failure only leaves the title taken from the prompt."""
+        try:
+            title = await write_title(self.agent, prompt)
+            if title:
+                await self.store.set_generated_title(conversation_id, title)
+        except Exception as exc:
+            log.warning("writing a title for conversation %s failed: %s", conversation_id, exc)
 
 
 def _done(

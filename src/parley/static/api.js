@@ -1,6 +1,7 @@
-// The HTTP API of docs/protocol.md: JSON requests, the two event streams (send a
-// message, reattach to a run) read with fetch() + ReadableStream, and accounts (log in,
-// log out, API tokens). Any 401 sends the page to /login.
+// The HTTP API of docs/protocol.md: JSON requests, the event streams (send a message,
+// edit one, regenerate a reply, reattach to a run) read with fetch() + ReadableStream,
+// search, branches, and accounts (log in, log out, API tokens). Any 401 sends the page
+// to /login.
 
 import { SseParser } from './sse.js';
 
@@ -19,6 +20,15 @@ import { SseParser } from './sse.js';
  * @property {string} created_at
  * @property {string} updated_at
  * @property {string | null} active_run_id
+ * @property {boolean} pinned    listed before the others
+ * @property {boolean} archived  listed only in the archive (still searchable)
+ * @property {TitleSource} title_source
+ */
+
+/**
+ * Where a title came from. "prompt" is provisional: the server replaces it with a
+ * model-written one ("model") a moment after the first reply; "user" is never replaced.
+ * @typedef {'default' | 'prompt' | 'model' | 'user'} TitleSource
  */
 
 /**
@@ -48,11 +58,40 @@ import { SseParser } from './sse.js';
  * @property {Usage | null} usage
  * @property {string | null} run_id
  * @property {string} created_at
+ * @property {string[]} [siblings]  every version at this position, oldest first (this one too)
  */
 
 /**
  * @template T
  * @typedef {{items: T[], next_cursor: string | null}} Page
+ */
+
+/**
+ * A page of a branch's messages, oldest first: `next_cursor` fetches older ones,
+ * `newer_cursor` newer ones (null on the newest page).
+ * @typedef {{items: Message[], next_cursor: string | null, newer_cursor?: string | null}} MessagePage
+ */
+
+/**
+ * Where a page of messages starts: nothing for the newest page.
+ * @typedef {{before?: string, after?: string, around?: string, limit?: number}} MessageQuery
+ */
+
+/**
+ * One search hit. `snippet_html` is escaped text with only <mark> added by the server.
+ * @typedef {object} SearchHit
+ * @property {string} message_id
+ * @property {'user' | 'assistant'} role
+ * @property {string} snippet_html
+ * @property {string} created_at
+ */
+
+/**
+ * One conversation found, with up to 3 hits (none when only its title matched).
+ * @typedef {object} SearchResult
+ * @property {Conversation} conversation
+ * @property {string} title_html  escaped text with only <mark> added by the server
+ * @property {SearchHit[]} hits
  */
 
 /**
@@ -228,12 +267,15 @@ const _conv = (id) => `/api/conversations/${encodeURIComponent(id)}`;
 export const getInfo = () => _json('GET', '/api/info');
 
 /**
+ * Pinned conversations first, then the most recently active.
  * @param {string | null} [cursor]
+ * @param {{archived?: boolean}} [options]  archived: list the archive instead
  * @returns {Promise<Page<Conversation>>}
  */
-export function listConversations(cursor) {
+export function listConversations(cursor, options = {}) {
   const query = new URLSearchParams({ limit: '50' });
   if (cursor) query.set('cursor', cursor);
+  if (options.archived) query.set('archived', 'true');
   return _json('GET', `/api/conversations?${query}`);
 }
 
@@ -255,6 +297,20 @@ export const renameConversation = (id, title) => _json('PATCH', _conv(id), { tit
 
 /**
  * @param {string} id
+ * @param {boolean} pinned
+ * @returns {Promise<Conversation>}
+ */
+export const setPinned = (id, pinned) => _json('PATCH', _conv(id), { pinned });
+
+/**
+ * @param {string} id
+ * @param {boolean} archived
+ * @returns {Promise<Conversation>}
+ */
+export const setArchived = (id, archived) => _json('PATCH', _conv(id), { archived });
+
+/**
+ * @param {string} id
  * @returns {Promise<void>}
  */
 export async function deleteConversation(id) {
@@ -262,14 +318,50 @@ export async function deleteConversation(id) {
 }
 
 /**
+ * A new conversation holding a copy of the branch from its root up to `messageId`.
  * @param {string} id
- * @param {string | null} [before]
- * @returns {Promise<Page<Message>>}
+ * @param {string} messageId
+ * @returns {Promise<Conversation>}
  */
-export function listMessages(id, before) {
-  const query = new URLSearchParams({ limit: '100' });
-  if (before) query.set('before', before);
+export const forkConversation = (id, messageId) => _json('POST', `${_conv(id)}/fork`, { message_id: messageId });
+
+/**
+ * Make the conversation's current branch the newest one through `messageId` (so that it
+ * is the branch shown, here and on every device, and the history the model gets).
+ * 409 while a reply is being generated in the conversation.
+ * @param {string} id
+ * @param {string} messageId
+ * @returns {Promise<Conversation>}
+ */
+export const switchBranch = (id, messageId) => _json('PUT', `${_conv(id)}/branch`, { message_id: messageId });
+
+/**
+ * A page of the current branch: the newest, or older than `before`, newer than `after`,
+ * or with `around` in the middle (422 if that message is not on the current branch).
+ * @param {string} id
+ * @param {MessageQuery} [where]
+ * @returns {Promise<MessagePage>}
+ */
+export function listMessages(id, where = {}) {
+  const query = new URLSearchParams({ limit: String(where.limit ?? 100) });
+  for (const key of /** @type {const} */ (['before', 'after', 'around'])) {
+    const value = where[key];
+    if (value) query.set(key, value);
+  }
   return _json('GET', `${_conv(id)}/messages?${query}`);
+}
+
+/**
+ * Search the titles and messages of the user's conversations (archived ones too).
+ * @param {string} q
+ * @param {{cursor?: string | null, limit?: number, signal?: AbortSignal}} [options]
+ * @returns {Promise<Page<SearchResult>>}
+ */
+export async function search(q, options = {}) {
+  const query = new URLSearchParams({ q, limit: String(options.limit ?? 20) });
+  if (options.cursor) query.set('cursor', options.cursor);
+  const response = await _request('GET', `/api/search?${query}`, { signal: options.signal });
+  return /** @type {Promise<Page<SearchResult>>} */ (response.json());
 }
 
 /**
@@ -350,6 +442,40 @@ export async function revokeToken(id) {
 export function sendMessage(conversationId, prompt, signal) {
   return _request('POST', `${_conv(conversationId)}/messages`, {
     body: { prompt },
+    accept: 'text/event-stream',
+    signal,
+  });
+}
+
+/**
+ * Send a new version of a user message (a sibling of it): the stream starts with `user`
+ * (the new version), then the reply's events, like `sendMessage`.
+ * @param {string} conversationId
+ * @param {string} messageId  a user message
+ * @param {string} prompt
+ * @param {AbortSignal} signal
+ * @returns {Promise<Response>}
+ */
+export function editMessage(conversationId, messageId, prompt, signal) {
+  return _request('POST', `${_conv(conversationId)}/messages/${encodeURIComponent(messageId)}/edit`, {
+    body: { prompt },
+    accept: 'text/event-stream',
+    signal,
+  });
+}
+
+/**
+ * Generate a new version of a reply (a sibling of it) to the same prompt: the stream
+ * starts with `start` (no `user` event: the prompt is not sent again).
+ * The empty JSON body is there only so that every POST is JSON.
+ * @param {string} conversationId
+ * @param {string} messageId  an assistant message, in any status
+ * @param {AbortSignal} signal
+ * @returns {Promise<Response>}
+ */
+export function regenerateMessage(conversationId, messageId, signal) {
+  return _request('POST', `${_conv(conversationId)}/messages/${encodeURIComponent(messageId)}/regenerate`, {
+    body: {},
     accept: 'text/event-stream',
     signal,
   });

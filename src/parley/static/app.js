@@ -1,18 +1,21 @@
-// Start-up and wiring: finds the page's elements, connects the sidebar, the chat and the
-// composer, keeps the URL (/c/<id>) in step with the open conversation, shows the account
-// controls in accounts mode, and owns the keyboard shortcuts and the narrow-screen
-// sidebar toggle.
+// Start-up and wiring: finds the page's elements, connects the sidebar, the search box
+// and dialog, the chat and the composer, keeps the URL (/c/<id>) in step with the open
+// conversation, shows the account controls in accounts mode, and owns the keyboard
+// shortcuts (Esc, Ctrl+K / ⌘K) and the narrow-screen sidebar toggle.
 
 import { Account } from './account.js';
 import * as api from './api.js';
 import { Chat } from './chat.js';
 import { Composer } from './composer.js';
 import { byId } from './dom.js';
+import { SearchBox } from './search.js';
+import { SearchDialog } from './searchdialog.js';
 import { Sidebar } from './sidebar.js';
 import { TokensDialog } from './tokens.js';
 
 const app = byId('app', HTMLElement);
 const newChat = byId('new-chat', HTMLButtonElement);
+const searchOpen = byId('search-open', HTMLButtonElement);
 const toggle = byId('sidebar-toggle', HTMLButtonElement);
 const backdrop = byId('backdrop', HTMLElement);
 const modelName = byId('model-name', HTMLElement);
@@ -43,6 +46,13 @@ const chat = new Chat(
     changed() {
       void sidebar.refresh();
     },
+    titled(conversation) {
+      sidebar.update(conversation);
+    },
+    forked(conversation) {
+      sidebar.prepend(conversation);
+      _show(conversation.id, true);
+    },
     missing() {
       history.replaceState(null, '', '/');
       sidebar.setActive(null);
@@ -57,7 +67,10 @@ const sidebar = new Sidebar(
     more: byId('load-more', HTMLButtonElement),
     empty: byId('sidebar-empty', HTMLElement),
     error: byId('sidebar-error', HTMLElement),
+    status: byId('sidebar-status', HTMLElement),
     newChat,
+    archive: byId('archive-toggle', HTMLButtonElement),
+    heading: byId('archive-heading', HTMLElement),
   },
   {
     open(id) {
@@ -77,6 +90,30 @@ const sidebar = new Sidebar(
       newChat.focus();
     },
   },
+);
+
+new SearchBox(
+  {
+    input: byId('sidebar-search', HTMLInputElement),
+    browse: byId('sidebar-browse', HTMLElement),
+    panel: byId('sidebar-results', HTMLElement),
+    results: byId('search-results', HTMLUListElement),
+    status: byId('sidebar-search-status', HTMLElement),
+    error: byId('sidebar-search-error', HTMLElement),
+  },
+  { open: _showHit },
+);
+
+const searchDialog = new SearchDialog(
+  {
+    dialog: byId('search-dialog', HTMLDialogElement),
+    input: byId('search-input', HTMLInputElement),
+    listbox: byId('search-listbox', HTMLElement),
+    status: byId('search-status', HTMLElement),
+    error: byId('search-error', HTMLElement),
+    close: byId('search-close', HTMLButtonElement),
+  },
+  { open: _showHit },
 );
 
 const account = new Account(
@@ -139,6 +176,23 @@ function _show(id, push) {
   composer.focus();
 }
 
+/**
+ * Open a search result: a hit opens its conversation at the message (on the branch that
+ * holds it), highlighted and focused; a title-only result opens the conversation.
+ * @param {string} id
+ * @param {string | null} messageId
+ */
+function _showHit(id, messageId) {
+  if (messageId === null) {
+    _show(id, true);
+    return;
+  }
+  if (location.pathname !== _path(id)) history.pushState(null, '', _path(id));
+  sidebar.setActive(id);
+  _setSidebarOpen(false);
+  void chat.openAt(id, messageId);
+}
+
 /** @param {boolean} open  the sidebar, on narrow screens where it overlays the chat */
 function _setSidebarOpen(open) {
   app.classList.toggle('sidebar-open', open);
@@ -149,6 +203,8 @@ function _setSidebarOpen(open) {
 const _sidebarShown = () => narrow.matches && app.classList.contains('sidebar-open');
 
 newChat.addEventListener('click', () => _show(null, true));
+
+searchOpen.addEventListener('click', () => searchDialog.open(searchOpen));
 
 toggle.addEventListener('click', () => {
   const open = !_sidebarShown();
@@ -163,6 +219,19 @@ narrow.addEventListener('change', () => _setSidebarOpen(false));
 window.addEventListener('popstate', () => _show(_idFromLocation(), false));
 
 document.addEventListener('keydown', (event) => {
+  // Ctrl+K / ⌘K: search from anywhere, as in most apps (the browser's own use of it,
+  // focusing its search bar, gives way while the page has the focus).
+  // (event.code: the K key whatever the keyboard layout types with it.)
+  const k = event.key.toLowerCase() === 'k' || event.code === 'KeyK';
+  if (k && (event.ctrlKey || event.metaKey) && !event.altKey && !event.shiftKey) {
+    event.preventDefault();
+    // Not over another modal dialog (tokens, a confirmation): one at a time.
+    if (!document.querySelector('dialog[open]')) {
+      const focused = document.activeElement;
+      searchDialog.open(focused instanceof HTMLElement && focused !== document.body ? focused : prompt);
+    }
+    return;
+  }
   if (event.key !== 'Escape' || event.defaultPrevented) return;
   // With a modal dialog open, Esc belongs to the dialog (it closes it): it must not also
   // close the sidebar or stop the reply behind it.

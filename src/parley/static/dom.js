@@ -47,6 +47,14 @@ const ICONS = {
   send: 'M5 12h13M13 6l6 6-6 6',
   stop: 'M7 7h10v10H7z',
   retry: 'M4 12a8 8 0 1 0 2.3-5.6M4 4v4h4',
+  search: 'M4 11a7 7 0 1 0 14 0a7 7 0 1 0-14 0M20 20l-4.2-4.2',
+  pin: 'M9 4h6M10 4v6l-3 4h10l-3-4V4M12 14v6',
+  unpin: 'M9 4h6M10 4v6l-3 4h10l-3-4V4M12 14v6M4 4l16 16',
+  archive: 'M3 5h18v4H3zM5 9v10h14V9M10 13h4',
+  unarchive: 'M3 5h18v4H3zM5 9v10h14V9M12 17v-5M9.5 14.5 12 12l2.5 2.5',
+  fork: 'M6 3v12M6 21a3 3 0 1 0 0-6a3 3 0 0 0 0 6M18 9a3 3 0 1 0 0-6a3 3 0 0 0 0 6M18 9a9 9 0 0 1-9 9',
+  previous: 'M15 6l-6 6 6 6',
+  next: 'M9 6l6 6-6 6',
 };
 
 /**

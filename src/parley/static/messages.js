@@ -1,11 +1,14 @@
 // The DOM of one message: a user message (plain text), or an assistant message built
-// from saved parts or from a run's events as they arrive.
+// from saved parts or from a run's events as they arrive; each with its toolbar
+// (actions.js) once it is saved.
 //
 // Every text field is set with textContent or text nodes. The single exception is the
 // server-rendered `html` of assistant text parts (see `_appendHtml`).
 
+import { toolbar } from './actions.js';
 import { h, icon } from './dom.js';
 
+/** @typedef {import('./actions.js').MessageActions} MessageActions */
 /** @typedef {import('./api.js').Message} Message */
 /** @typedef {import('./api.js').Part} Part */
 /** @typedef {import('./api.js').Status} Status */
@@ -16,14 +19,34 @@ import { h, icon } from './dom.js';
 const STATUS_LABELS = { stopped: 'Stopped', interrupted: 'Interrupted' };
 
 /**
- * A user message, shown as plain text. `status` "pending" marks the optimistic copy
- * shown before the server has saved it.
+ * A saved user message, shown as plain text, with its toolbar.
+ * @param {Message} message
+ * @param {MessageActions} actions
+ * @returns {HTMLElement}
+ */
+export function userMessage(message, actions) {
+  const element = _userArticle(message.text ?? '', message.status, message.id);
+  element.append(toolbar(message, element, actions));
+  return element;
+}
+
+/**
+ * The copy of a prompt shown before the server has saved it (status "pending"): no
+ * toolbar, as there is no message to act on yet.
+ * @param {string} text
+ * @returns {HTMLElement}
+ */
+export function pendingMessage(text) {
+  return _userArticle(text, 'pending');
+}
+
+/**
  * @param {string} text
  * @param {Status | 'pending'} status
  * @param {string} [id]
  * @returns {HTMLElement}
  */
-export function userMessage(text, status, id) {
+function _userArticle(text, status, id) {
   return h(
     'article',
     { class: 'msg msg--user', 'aria-label': 'You', 'data-role': 'user', 'data-status': status, 'data-id': id },
@@ -32,26 +55,14 @@ export function userMessage(text, status, id) {
 }
 
 /**
- * The prompt of the nearest user message before `element`, for Retry.
- * @param {Element} element
- * @returns {string | null}
- */
-export function previousPrompt(element) {
-  for (let node = element.previousElementSibling; node; node = node.previousElementSibling) {
-    if (node.getAttribute('data-role') === 'user') {
-      return node.querySelector('.msg__text')?.textContent ?? null;
-    }
-  }
-  return null;
-}
-
-/**
- * A Retry button.
+ * A button for the error box of a reply or a notice.
+ * @param {string} label  "Retry" (do the same again) or "Regenerate" (a new version)
+ * @param {string} className
  * @param {() => void} onClick
  * @returns {HTMLButtonElement}
  */
-function _retryButton(onClick) {
-  const button = h('button', { type: 'button', class: 'btn btn--small retry' }, icon('retry'), 'Retry');
+function _errorButton(label, className, onClick) {
+  const button = h('button', { type: 'button', class: `btn btn--small ${className}` }, icon('retry'), label);
   button.addEventListener('click', onClick);
   return button;
 }
@@ -65,7 +76,7 @@ function _retryButton(onClick) {
  */
 export function notice(text, onRetry) {
   const box = h('div', { class: 'notice', 'data-testid': 'notice' }, h('p', { role: 'alert' }, text));
-  if (onRetry) box.append(_retryButton(onRetry));
+  if (onRetry) box.append(_errorButton('Retry', 'retry', onRetry));
   return box;
 }
 
@@ -116,24 +127,23 @@ function _advance(text, from, count) {
 export class AssistantMessage {
   /**
    * @param {Message} message  its parts are not rendered: see `fromMessage`
-   * @param {(message: AssistantMessage) => void} onRetry
+   * @param {MessageActions} actions
    */
-  constructor(message, onRetry) {
-    this._onRetry = onRetry;
+  constructor(message, actions) {
+    this._actions = actions;
     this.parts = h('div', { class: 'msg__parts' });
     this._status = h('span', { class: 'msg__status' });
     this._usage = h('span', { class: 'msg__usage' });
     this._meta = h('div', { class: 'msg__meta' }, this._status, this._usage);
     /** @type {HTMLElement | null} */
     this._error = null;
-    /** @type {(() => void) | null} */
-    this._retryAction = null;
     this.element = h(
       'article',
       { class: 'msg msg--assistant', 'aria-label': 'Assistant', 'data-role': 'assistant', 'data-id': message.id },
       this.parts,
       this._meta,
     );
+    this._meta.append(toolbar(message, this.element, actions));
     /** @type {TextPart | ThinkingPart | null} the part that deltas extend */
     this._current = null;
     this.setStatus(message.status);
@@ -143,11 +153,11 @@ export class AssistantMessage {
    * A saved message, fully rendered. A part of an unknown shape is skipped rather
    * than breaking the whole conversation.
    * @param {Message} message
-   * @param {(message: AssistantMessage) => void} onRetry
+   * @param {MessageActions} actions
    * @returns {AssistantMessage}
    */
-  static fromMessage(message, onRetry) {
-    const view = new AssistantMessage(message, onRetry);
+  static fromMessage(message, actions) {
+    const view = new AssistantMessage(message, actions);
     for (const part of message.parts ?? []) {
       try {
         view._renderPart(part);
@@ -263,16 +273,24 @@ export class AssistantMessage {
   }
 
   /**
-   * Show an error in the message, with Retry. Showing it again replaces the text.
+   * Show an error in the message. Showing it again replaces the text.
+   * A failed reply offers Regenerate (a new version of the reply: the prompt is never
+   * sent again as a new turn, which would leave it twice in what the model receives);
+   * with `onRetry` (the connection was lost, the run may still be going) the button is
+   * Retry and does that instead.
    * @param {string} detail
-   * @param {() => void} [onRetry]  what Retry does instead of sending the prompt again
+   * @param {() => void} [onRetry]
    */
   fail(detail, onRetry) {
-    if (onRetry) this._retryAction = onRetry;
     if (!this._error) {
-      const retry = _retryButton(() => (this._retryAction ? this._retryAction() : this._onRetry(this)));
+      const button = onRetry
+        ? _errorButton('Retry', 'retry', onRetry)
+        : _errorButton('Regenerate', 'msg__action', () => this._actions.regenerate(this.element));
+      // One Regenerate per reply: the toolbar's gives way to the one beside the error.
+      const inToolbar = this._meta.querySelector('.msg__regenerate');
+      if (!onRetry && inToolbar instanceof HTMLElement) inToolbar.hidden = true;
       this._error = h('p', { role: 'alert' });
-      this.element.insertBefore(h('div', { class: 'msg__error' }, this._error, retry), this._meta);
+      this.element.insertBefore(h('div', { class: 'msg__error' }, this._error, button), this._meta);
     }
     this._error.textContent = detail;
   }

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from ..accounts.ratelimit import TooManyAttempts
-from ..chat.store import BadCursor, ConversationBusy, TooManyReplies
+from ..chat.store import BadCursor, ConversationBusy, MessageNotFound, TooManyReplies, WrongRole
 from ..chat.text import clean_json
 from ..runs.service import RunNotFound
 
@@ -23,6 +23,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ConversationBusy, _busy)
     app.add_exception_handler(RunNotFound, _run_not_found)
     app.add_exception_handler(BadCursor, _bad_cursor)
+    app.add_exception_handler(MessageNotFound, _message_not_found)
+    app.add_exception_handler(WrongRole, _wrong_role)
     app.add_exception_handler(TooManyReplies, _too_many_runs)
     app.add_exception_handler(TooManyAttempts, _too_many_attempts)
     app.add_exception_handler(Exception, _unexpected)
@@ -83,6 +85,14 @@ async def _too_many_attempts(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _bad_cursor(_request: Request, _exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "cursor: not a cursor this server gave out"}, status_code=422)
+
+
+async def _message_not_found(_request: Request, _exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": "No such message in this conversation."}, status_code=404)
+
+
+async def _wrong_role(_request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=422)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

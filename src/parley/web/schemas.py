@@ -5,9 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
-from ..chat.models import FilePart, Status, ThinkingPart, ToolCallPart, ToolResultPart, Usage
+from ..chat.models import (
+    Conversation,
+    FilePart,
+    Status,
+    ThinkingPart,
+    ToolCallPart,
+    ToolResultPart,
+    Usage,
+)
 from ..chat.text import Text, check_text
 
 T = TypeVar("T")
@@ -30,7 +45,26 @@ class ConversationCreate(BaseModel):
 
 
 class ConversationUpdate(BaseModel):
-    title: Title
+    """What to change; fields left out stay as they are."""
+
+    title: Title | None = None
+    pinned: bool | None = None
+    archived: bool | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> ConversationUpdate:
+        if self.title is None and self.pinned is None and self.archived is None:
+            raise ValueError("give a title, pinned or archived")
+        return self
+
+
+MessageId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class MessageRef(BaseModel):
+    """A message of the conversation: where to fork, or which version to show."""
+
+    message_id: MessageId
 
 
 class SendMessage(BaseModel):
@@ -82,3 +116,26 @@ class ListedMessage(BaseModel):
     usage: Usage | None = None
     run_id: str | None = None
     created_at: datetime
+    # Every version at this position, oldest first, this one included.
+    siblings: list[str]
+
+
+class MessagePage(BaseModel):
+    items: list[ListedMessage]
+    # Pass as `before` for older messages, as `after` for newer ones; null at either end.
+    next_cursor: str | None = None
+    newer_cursor: str | None = None
+
+
+class SearchHit(BaseModel):
+    message_id: str
+    role: Literal["user", "assistant"]
+    # The text around the hit, HTML-escaped, hits wrapped in <mark>: safe as innerHTML.
+    snippet_html: str
+    created_at: datetime
+
+
+class SearchResult(BaseModel):
+    conversation: Conversation
+    title_html: str
+    hits: list[SearchHit]

@@ -23,6 +23,10 @@ from weakref import WeakKeyDictionary
 _DONE = object()
 
 
+class Preempted(Exception):
+    """A background generation gave way to a reply someone is waiting for."""
+
+
 @dataclass(frozen=True)
 class Sampling:
     """Defaults for a tiny model: low temperature and a repeat penalty keep it from looping."""
@@ -53,6 +57,9 @@ class LlamaEngine:
             WeakKeyDictionary()
         )
         self.generating = threading.Event()
+        # Replies waiting for the model or generating: a background generation (a title)
+        # stops when one arrives. Changed on the event loop, read by the worker thread.
+        self._foreground = 0
 
     def close(self) -> None:
         self._worker.shutdown(wait=True)
@@ -70,9 +77,26 @@ class LlamaEngine:
         return lock
 
     async def stream(
-        self, messages: list[dict[str, str]], sampling: Sampling
+        self, messages: list[dict[str, str]], sampling: Sampling, *, background: bool = False
     ) -> AsyncGenerator[str]:
-        """Text deltas of the reply to `messages` (OpenAI-style chat messages)."""
+        """Text deltas of the reply to `messages` (OpenAI-style chat messages).
+
+        One generation at a time, in arrival order. A `background` one (a conversation's title)
+        raises Preempted as soon as a reply is waiting: the model is serial, and a title must
+        not hold up someone's next answer.
+        """
+        if not background:
+            self._foreground += 1
+        try:
+            async for delta in self._stream(messages, sampling, background):
+                yield delta
+        finally:
+            if not background:
+                self._foreground -= 1
+
+    async def _stream(
+        self, messages: list[dict[str, str]], sampling: Sampling, background: bool
+    ) -> AsyncGenerator[str]:
         async with self._lock():
             loop = asyncio.get_running_loop()
             queue: asyncio.Queue[object] = asyncio.Queue()
@@ -83,6 +107,9 @@ class LlamaEngine:
                 try:
                     for delta in self._generate(messages, sampling):
                         if stop.is_set():
+                            break
+                        if background and self._foreground:
+                            loop.call_soon_threadsafe(queue.put_nowait, Preempted())
                             break
                         loop.call_soon_threadsafe(queue.put_nowait, delta)
                 except BaseException as exc:  # handed to the consumer, raised there

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -168,9 +168,14 @@ class LocalModel(Model):
         model_request_parameters: ModelRequestParameters,
         run_context: RunContext[Any] | None = None,
     ) -> AsyncGenerator[StreamedResponse]:
-        _, model_request_parameters = self.prepare_request(model_settings, model_request_parameters)
+        model_settings, model_request_parameters = self.prepare_request(
+            model_settings, model_request_parameters
+        )
         chat, input_tokens = self.prompt(messages, model_request_parameters)
-        deltas = self.engine().stream(chat, self.sampling)
+        background = bool(model_settings and model_settings.get("local_background"))
+        deltas = self.engine().stream(
+            chat, sampling_for(self.sampling, model_settings), background=background
+        )
         try:
             yield LocalStreamedResponse(
                 model_request_parameters=model_request_parameters,
@@ -180,6 +185,24 @@ class LocalModel(Model):
             )
         finally:
             await deltas.aclose()  # stops generation if the reply was cut short
+
+
+class LocalSettings(ModelSettings, total=False):
+    """Settings only the local model reads; other models ignore them."""
+
+    # Give way to any reply that arrives meanwhile (raise Preempted): for titles.
+    local_background: bool
+
+
+def sampling_for(base: Sampling, settings: ModelSettings | None) -> Sampling:
+    """`base` with what a request's settings ask for: a title request's few tokens, say."""
+    if not settings:
+        return base
+    changes: dict[str, Any] = {}
+    for name in ("max_tokens", "temperature", "top_p", "seed"):
+        if (value := settings.get(name)) is not None:
+            changes[name] = value
+    return replace(base, **changes)
 
 
 def _prompt_text(part: UserPromptPart) -> str:

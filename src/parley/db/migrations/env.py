@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from parley.db.tables import metadata
+from parley.db.tables import metadata, outside_metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:
@@ -15,6 +15,9 @@ context.configure(
     target_metadata=metadata,
     # SQLite cannot ALTER most things in place; batch mode rebuilds tables when needed.
     render_as_batch=connection.dialect.name == "sqlite",
+    include_object=lambda _object, name, type_, _reflected, _other: (
+        not outside_metadata(name, type_)
+    ),
 )
 with context.begin_transaction():
     context.run_migrations()

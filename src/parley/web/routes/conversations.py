@@ -1,4 +1,4 @@
-"""/api/conversations: create, list, get, rename, delete."""
+"""/api/conversations: create, list, get, rename / pin / archive, delete, fork, switch branch."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from ...chat.export import to_markdown
 from ...chat.models import Conversation
 from ..deps import Owner, RunsDep, StoreDep
-from ..schemas import ConversationCreate, ConversationUpdate, Page
+from ..schemas import ConversationCreate, ConversationUpdate, MessageRef, Page
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 
@@ -30,8 +30,11 @@ async def list_conversations(
     store: StoreDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    archived: bool = False,
 ) -> Page[Conversation]:
-    items, next_cursor = await store.list_conversations(owner, limit, cursor)
+    """Pinned conversations first, then the most recently active. Archived ones are listed
+    only with `archived=true` (and only they are)."""
+    items, next_cursor = await store.list_conversations(owner, limit, cursor, archived=archived)
     return Page(items=items, next_cursor=next_cursor)
 
 
@@ -44,10 +47,50 @@ async def get_conversation(conversation_id: str, owner: Owner, store: StoreDep) 
 
 
 @router.patch("/{conversation_id}")
-async def rename_conversation(
+async def update_conversation(
     conversation_id: str, body: ConversationUpdate, owner: Owner, store: StoreDep
 ) -> Conversation:
-    conversation = await store.rename_conversation(owner, conversation_id, body.title)
+    """Rename, pin or archive. A title set here is never replaced by a generated one."""
+    conversation = await store.update_conversation(
+        owner, conversation_id, title=body.title, pinned=body.pinned, archived=body.archived
+    )
+    if conversation is None:
+        raise HTTPException(404, NOT_FOUND)
+    return conversation
+
+
+@router.put(
+    "/{conversation_id}/branch",
+    responses={
+        404: {"description": "No such conversation or message."},
+        409: {"description": "A reply is being generated in this conversation."},
+    },
+)
+async def switch_branch(
+    conversation_id: str, body: MessageRef, owner: Owner, store: StoreDep
+) -> Conversation:
+    """Show the newest branch through a message (a version picked in the switcher, or a
+    search hit): the page, other devices and the model's history follow it. 409 while a reply
+    is being generated."""
+    conversation = await store.switch_branch(owner, conversation_id, body.message_id)
+    if conversation is None:
+        raise HTTPException(404, NOT_FOUND)
+    return conversation
+
+
+@router.post(
+    "/{conversation_id}/fork",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        404: {"description": "No such conversation or message."},
+        409: {"description": "A reply is being generated in this conversation."},
+    },
+)
+async def fork_conversation(
+    conversation_id: str, body: MessageRef, owner: Owner, store: StoreDep
+) -> Conversation:
+    """A new conversation holding a copy of the branch up to and including the message."""
+    conversation = await store.fork(owner, conversation_id, body.message_id)
     if conversation is None:
         raise HTTPException(404, NOT_FOUND)
     return conversation

@@ -1,4 +1,4 @@
-"""/api/conversations/{id}/messages: list the branch, send a prompt (answers with SSE)."""
+"""/api/conversations/{id}/messages: list the branch; send, edit or regenerate (answers SSE)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from fastapi.sse import EventSourceResponse
 from ...chat.models import Message
 from .. import sse
 from ..deps import Owner, RunsDep, SettingsDep, StoreDep
-from ..schemas import ListedMessage, Page, SendMessage
+from ..schemas import MessagePage, SendMessage
 from .conversations import NOT_FOUND
 
 _SSE_DOC: dict[str, Any] = {
@@ -22,20 +22,37 @@ _SSE_DOC: dict[str, Any] = {
 router = APIRouter(prefix="/conversations/{conversation_id}/messages", tags=["messages"])
 
 
-@router.get("", response_model=Page[ListedMessage])
+_CURSOR = Query(max_length=64)
+_BUSY = {"description": "A reply is already being generated in this conversation."}
+
+
+@router.get("", response_model=MessagePage)
 async def list_messages(
     conversation_id: str,
     owner: Owner,
     store: StoreDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before: Annotated[str | None, Query(max_length=64)] = None,
+    before: Annotated[str | None, _CURSOR] = None,
+    after: Annotated[str | None, _CURSOR] = None,
+    around: Annotated[str | None, _CURSOR] = None,
 ) -> JSONResponse:
-    page = await store.list_messages(owner, conversation_id, limit, before)
+    """A page of the current branch, oldest first: the newest messages; or those `before` or
+    `after` a message; or those `around` one (a search hit: switch to its branch first)."""
+    if sum(c is not None for c in (before, after, around)) > 1:
+        raise HTTPException(422, "Give at most one of before, after and around.")
+    page = await store.list_messages(
+        owner, conversation_id, limit, before=before, after=after, around=around
+    )
     if page is None:
         raise HTTPException(404, NOT_FOUND)
-    items, next_cursor = page
     # Message.wire, documented as ListedMessage: each text once.
-    return JSONResponse({"items": [m.wire() for m in items], "next_cursor": next_cursor})
+    return JSONResponse(
+        {
+            "items": [m.wire() for m in page.items],
+            "next_cursor": page.next_cursor,
+            "newer_cursor": page.newer_cursor,
+        }
+    )
 
 
 @router.get("/{message_id}")
@@ -65,11 +82,60 @@ async def send_message(
     runs: RunsDep,
     settings: SettingsDep,
 ) -> EventSourceResponse:
-    if len(body.prompt) > settings.max_prompt_chars:
-        raise HTTPException(
-            413, f"The message is longer than {settings.max_prompt_chars} characters."
-        )
+    _check_length(body, settings.max_prompt_chars)
     run = await runs.start(owner, conversation_id, body.prompt)
     if run is None:
         raise HTTPException(404, NOT_FOUND)
     return EventSourceResponse(sse.frames(run.batches()), headers=sse.HEADERS)
+
+
+@router.post(
+    "/{message_id}/edit",
+    responses={
+        200: _SSE_DOC,
+        404: {"description": "No such conversation or message."},
+        409: _BUSY,
+        413: {"description": "The prompt is longer than the configured maximum."},
+        422: {"description": "The message is a reply, not a prompt."},
+    },
+)
+async def edit_message(
+    conversation_id: str,
+    message_id: str,
+    body: SendMessage,
+    owner: Owner,
+    runs: RunsDep,
+    settings: SettingsDep,
+) -> EventSourceResponse:
+    """Send a new version of a prompt: a sibling of it, answered on a new branch (the old
+    versions stay, reachable with PUT …/branch). Same events as sending."""
+    _check_length(body, settings.max_prompt_chars)
+    run = await runs.start(owner, conversation_id, body.prompt, edit_of=message_id)
+    if run is None:
+        raise HTTPException(404, NOT_FOUND)
+    return EventSourceResponse(sse.frames(run.batches()), headers=sse.HEADERS)
+
+
+@router.post(
+    "/{message_id}/regenerate",
+    responses={
+        200: _SSE_DOC,
+        404: {"description": "No such conversation or message."},
+        409: _BUSY,
+        422: {"description": "The message is a prompt, not a reply."},
+    },
+)
+async def regenerate_message(
+    conversation_id: str, message_id: str, owner: Owner, runs: RunsDep
+) -> EventSourceResponse:
+    """Answer a reply's prompt again: a new version of the reply, beside it (failed, stopped
+    and interrupted replies too). No `user` event: the prompt is the one stored."""
+    run = await runs.start(owner, conversation_id, regenerate=message_id)
+    if run is None:
+        raise HTTPException(404, NOT_FOUND)
+    return EventSourceResponse(sse.frames(run.batches()), headers=sse.HEADERS)
+
+
+def _check_length(body: SendMessage, limit: int) -> None:
+    if len(body.prompt) > limit:
+        raise HTTPException(413, f"The message is longer than {limit} characters.")

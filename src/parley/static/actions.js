@@ -1,0 +1,168 @@
+// The controls under a message: the version switcher ("Previous version", "2 / 3",
+// "Next version"), Edit (user messages) or Regenerate (replies), and "Fork from here";
+// and the inline form that edits a prompt. What they do is the chat's business: they
+// only call the MessageActions they are given.
+//
+// Every control that changes the conversation has the class `msg__action`: the chat
+// disables them all while a reply is being generated (the server would answer 409).
+// A version button at the end of the list also carries `data-end`, so it stays disabled.
+
+import { h, icon } from './dom.js';
+
+/** @typedef {import('./api.js').Message} Message */
+
+/**
+ * What the controls of a message do, given the message's element.
+ * @typedef {object} MessageActions
+ * @property {(element: HTMLElement, message: Message) => void} edit  open the inline editor
+ * @property {(element: HTMLElement) => void} regenerate               a new version of this reply
+ * @property {(element: HTMLElement) => void} fork                     a new conversation up to here
+ * @property {(element: HTMLElement, siblingId: string, direction: 'previous' | 'next') => void} version
+ */
+
+/**
+ * An icon button whose name is its aria-label (the text is not visible: the title
+ * attribute shows it on hover).
+ * @param {Parameters<typeof icon>[0]} name
+ * @param {string} label
+ * @param {string} className
+ * @param {() => void} onClick
+ * @returns {HTMLButtonElement}
+ */
+function _iconButton(name, label, className, onClick) {
+  const button = h('button', { type: 'button', class: `msg__action ${className}`, 'aria-label': label, title: label }, icon(name));
+  button.addEventListener('click', onClick);
+  return button;
+}
+
+/**
+ * The toolbar of a saved message.
+ * @param {Message} message
+ * @param {HTMLElement} element  the message's article, handed to the actions
+ * @param {MessageActions} actions
+ * @returns {HTMLElement}
+ */
+export function toolbar(message, element, actions) {
+  const bar = h('div', { class: 'msg__toolbar' });
+  const siblings = message.siblings ?? [message.id];
+  if (siblings.length > 1) bar.append(_versions(siblings, message.id, element, actions));
+  const buttons = h('div', { class: 'msg__buttons' });
+  if (message.role === 'user') {
+    buttons.append(_iconButton('pencil', 'Edit', 'msg__edit', () => actions.edit(element, message)));
+  } else {
+    buttons.append(_iconButton('retry', 'Regenerate', 'msg__regenerate', () => actions.regenerate(element)));
+  }
+  buttons.append(_iconButton('fork', 'Fork from here', 'msg__fork', () => actions.fork(element)));
+  bar.append(buttons);
+  return bar;
+}
+
+/**
+ * "‹ 2 / 3 ›": the versions at this position of the conversation, oldest first.
+ * @param {string[]} siblings
+ * @param {string} id
+ * @param {HTMLElement} element
+ * @param {MessageActions} actions
+ * @returns {HTMLElement}
+ */
+function _versions(siblings, id, element, actions) {
+  const index = Math.max(0, siblings.indexOf(id));
+  /**
+   * @param {'previous' | 'next'} direction
+   * @param {string} label
+   * @param {number} target
+   */
+  const step = (direction, label, target) => {
+    const sibling = siblings[target];
+    const button = _iconButton(direction, label, `versions__${direction}`, () => {
+      if (sibling) actions.version(element, sibling, direction);
+    });
+    if (!sibling) {
+      button.setAttribute('data-end', '');
+      button.disabled = true;
+    }
+    return button;
+  };
+  return h(
+    'div',
+    { class: 'versions', role: 'group', 'aria-label': 'Versions' },
+    step('previous', 'Previous version', index - 1),
+    h('span', { class: 'versions__position' }, `${index + 1} / ${siblings.length}`),
+    step('next', 'Next version', index + 1),
+  );
+}
+
+/**
+ * @typedef {object} EditForm
+ * @property {HTMLFormElement} element
+ * @property {HTMLTextAreaElement} input
+ * @property {(text: string | null) => void} showError  null hides it
+ */
+
+/**
+ * Swap a user message's text and toolbar for the inline editor, with the focus in it.
+ * Cancel (or Esc) puts them back, and the focus on Edit; sending is the caller's, which
+ * replaces the whole message once the server has taken the new version.
+ * @param {HTMLElement} element  the user message
+ * @param {string} text
+ * @param {(text: string, form: EditForm) => void} send
+ * @returns {EditForm | null}  null if the editor is open already
+ */
+export function openEditor(element, text, send) {
+  if (element.querySelector('.edit')) return null;
+  const shown = [...element.children].filter((c) => c instanceof HTMLElement);
+  /** @type {EditForm} */
+  const form = _editForm(text, {
+    send: (value) => send(value, form),
+    cancel: () => {
+      form.element.remove();
+      for (const part of shown) part.hidden = false;
+      const edit = element.querySelector('.msg__edit');
+      if (edit instanceof HTMLElement) edit.focus();
+    },
+  });
+  for (const part of shown) part.hidden = true;
+  element.append(form.element);
+  form.input.focus();
+  form.input.setSelectionRange(text.length, text.length);
+  return form;
+}
+
+/**
+ * The inline editor of a prompt: Enter (or Send) sends, Shift+Enter is a newline, Esc
+ * (or Cancel) cancels, as in the composer.
+ * @param {string} text
+ * @param {{send: (text: string) => void, cancel: () => void}} hooks
+ * @returns {EditForm}
+ */
+function _editForm(text, hooks) {
+  const input = h('textarea', { class: 'edit__input', 'aria-label': 'Edit message', rows: '3' });
+  input.value = text;
+  const send = h('button', { type: 'submit', class: 'btn btn--primary btn--small msg__action' }, 'Send');
+  const cancel = h('button', { type: 'button', class: 'btn btn--small' }, 'Cancel');
+  const error = h('p', { class: 'form-error edit__error', role: 'alert', hidden: true });
+  const element = h('form', { class: 'edit' }, input, error, h('div', { class: 'edit__buttons' }, cancel, send));
+  element.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (!send.disabled && input.value.trim()) hooks.send(input.value);
+  });
+  input.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      element.requestSubmit();
+    } else if (event.key === 'Escape') {
+      event.preventDefault();
+      event.stopPropagation(); // Esc here cancels the edit, nothing else (not the reply)
+      hooks.cancel();
+    }
+  });
+  cancel.addEventListener('click', () => hooks.cancel());
+  return {
+    element,
+    input,
+    showError(message) {
+      error.textContent = message ?? '';
+      error.hidden = message === null;
+    },
+  };
+}
