@@ -42,7 +42,7 @@ from pydantic_ai.run import AgentRunResultEvent
 from parley.app import create_app
 from parley.chat.history import read_history
 from parley.chat.models import TextPart, Usage
-from parley.chat.store import Store
+from parley.chat.store import Fresh, Store
 from parley.chat.tree import load_tree
 from parley.db.ids import new_id
 from parley.db.tables import conversations
@@ -188,7 +188,7 @@ async def _populate(store: Store, conversation_id: str, pairs: list[Pair], model
         text = next(p.content for p in request.parts if isinstance(p, UserPromptPart))
         assert isinstance(text, str)
         turn = await store.start_turn(
-            LOCAL_OWNER, conversation_id, text, [request], new_id(), model
+            LOCAL_OWNER, conversation_id, Fresh(text, [request]), new_id(), model
         )
         assert turn is not None
         await store.finish_turn(
@@ -252,9 +252,8 @@ async def _store_turn(
 ) -> None:
     """The database work of one turn alone: start_turn and finish_turn, as a run calls them."""
     request, response = template
-    turn = await store.start_turn(
-        LOCAL_OWNER, conversation_id, text, [ModelRequest([UserPromptPart(text)])], new_id(), model
-    )
+    fresh = Fresh(text, [ModelRequest([UserPromptPart(text)])])
+    turn = await store.start_turn(LOCAL_OWNER, conversation_id, fresh, new_id(), model)
     assert turn is not None
     await store.finish_turn(
         turn,

@@ -32,7 +32,7 @@ from pydantic_ai.messages import (
 from pydantic_ai.models.function import AgentInfo
 
 from parley.app import create_app
-from parley.chat.store import Store
+from parley.chat.store import Fresh, Store
 from parley.runs.events import ReplyStream
 from parley.runs.store import RunStore
 from parley.settings import Settings
@@ -76,7 +76,7 @@ async def _per_checkpoint(app: FastAPI, client: httpx.AsyncClient, samples: int)
     cid = created.json()["id"]
     store: Store = app.state.services.store
     request = ModelRequest(parts=[UserPromptPart("x")])
-    turn = await store.start_turn(LOCAL_OWNER, cid, "x", [request], "bench", "bench")
+    turn = await store.start_turn(LOCAL_OWNER, cid, Fresh("x", [request]), "bench", "bench")
     assert turn is not None
     builder = ReplyStream()
     async for _ in builder.handle_event(
