@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -12,10 +15,14 @@ from pydantic_ai import Agent
 from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
+from parley.db.tables import messages
+
+from ..support.browser import serve as serve_in_thread
 from ..support.cli import migrate
 from ..support.client import (
     branch,
     edit,
+    iter_frames,
     new_conversation,
     parse_sse,
     regenerate,
@@ -23,7 +30,8 @@ from ..support.client import (
     switch,
     texts_of,
 )
-from ..support.models import Echo, Scripted, prompts_of, reply_to
+from ..support.databases import engine_on, run_in_thread
+from ..support.models import Echo, Scripted, prompts_of, reply_to, words_agent
 from ..support.processes import Server, http_client, side_by_side
 from ..support.seed import seed_conversation
 
@@ -343,3 +351,68 @@ def test_two_processes_agree_on_the_current_branch(
         send(b, cid, "three")
         texts = texts_of(b, cid, branch(b, cid))
         assert texts[4] == "three" and texts[5].endswith("This is answer 3 of this conversation.")
+
+
+def test_an_interrupted_reply_can_be_regenerated(
+    make_client: Callable[..., TestClient], database_url: str
+) -> None:
+    echo = Echo()
+    client = make_client(echo.agent())
+    cid, ids = seed_conversation(database_url, 2, text=lambda i: ["cut short?", "half a"][i])
+
+    async def interrupt() -> None:
+        async with engine_on(database_url) as engine, engine.begin() as conn:
+            await conn.execute(
+                messages.update().where(messages.c.id == ids[1]).values(status="interrupted")
+            )
+
+    run_in_thread(interrupt())
+    frames = regenerate(client, cid, ids[1])
+    assert frames[-1].data["status"] == "complete"
+    assert prompts_of(echo.calls[-1]) == ["cut short?"]
+    shown = branch(client, cid)
+    assert shown[1]["siblings"] == [ids[1], shown[1]["id"]]
+    assert texts_of(client, cid, shown)[1] == reply_to("cut short?")
+
+
+def test_a_burst_of_edits_and_regenerations_starts_exactly_one_reply(database_url: str) -> None:
+    """Each request decides inside its own transaction: only one of a burst gets through."""
+    with serve_in_thread(words_agent(200, 0.01), database_url) as url:
+        seeded_cid, ids = seed_conversation(database_url, 4, text=lambda i: f"m{i}")
+        routes = [
+            (
+                f"/api/conversations/{seeded_cid}/messages/{ids[i % 4]}/"
+                + ("edit" if i % 2 == 0 else "regenerate"),
+                {"prompt": "again"} if i % 2 == 0 else {},
+            )
+            for i in range(8)
+        ]
+        barrier = threading.Barrier(len(routes))
+
+        def one(route: tuple[str, dict[str, str]]) -> tuple[int, str | None]:
+            path, body = route
+            with http_client(url) as client:
+                client.get("/api/auth/me")  # connect now
+                barrier.wait(timeout=30)
+                with client.stream("POST", path, json=body) as response:
+                    if response.status_code != 200:
+                        return response.status_code, None
+                    for frame in iter_frames(response.iter_lines()):
+                        if frame.event == "start":
+                            return 200, frame.data["run_id"]
+            return 0, None
+
+        with ThreadPoolExecutor(len(routes)) as pool:
+            answers = list(pool.map(one, routes))
+        assert sorted(status for status, _ in answers) == [200] + [409] * 7, answers
+        run_id = next(r for _, r in answers if r)
+        with http_client(url) as client:
+            assert client.post(f"/api/runs/{run_id}/stop", json={}).status_code == 202
+            deadline = time.monotonic() + 20
+            while client.get(f"/api/conversations/{seeded_cid}").json()["active_run_id"]:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            shown = client.get(f"/api/conversations/{seeded_cid}/messages").json()["items"]
+        generated = [m for m in shown if m["id"] not in ids]
+        # An edit adds a prompt and its reply, a regeneration a reply.
+        assert len(generated) in (1, 2) and generated[-1]["status"] == "stopped"

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from parley.chat.query import BadQuery, Term, fts5_match, parse, tsquery
 from parley.chat.search import search
-from parley.chat.snippets import highlight
+from parley.chat.snippets import highlight, plain
 from parley.chat.store import Store
 from parley.db.migrate import alembic_config, upgrade
 
@@ -265,6 +265,12 @@ def test_snippets_escape_the_text_and_add_only_marks(
         '&lt;img src=x onerror="alert(1)"&gt; <mark>needle</mark> '
         "&lt;script&gt;<mark>needle</mark>()&lt;/script&gt; &amp; more"
     )
+
+
+def test_a_reply_snippet_is_its_text_without_markdown_marks() -> None:
+    markdown = "## Result\n\n- **Bold** and `code` with a [link](http://x) and ~~old~~\n1. two"
+    assert plain(markdown) == "Result\n\nBold and code with a link and old\ntwo"
+    assert highlight(plain("Use **retry** now"), parse("retry ")) == "Use <mark>retry</mark> now"
 
 
 def test_a_long_message_gives_a_window_around_its_hit() -> None:

@@ -161,7 +161,9 @@ def test_an_agent_with_a_tool_streams_lists_loads_and_continues(
 def test_a_client_that_hangs_up_mid_stream_leaves_the_server_healthy(
     serve: Callable[..., Server], fake_openai: FakeOpenAI
 ) -> None:
-    fake_openai.delay = 0.05  # per piece of 4 characters: this reply streams for about 1.5 s
+    # Per piece of 4 characters: this reply streams for about 5 s, time enough to look at it
+    # mid-reply from a second client even on a loaded machine.
+    fake_openai.delay = 0.15
     prompt = "please keep talking for a good while after I hang up on you, thanks"
     server = serve(env=_provider_env(fake_openai, "openai:gpt-4o"))
     with server.client() as client:

@@ -21,7 +21,7 @@ from ..db.tables import conversations, messages
 from .models import Conversation
 from .query import Term, fts5_match, fts5_tokens, tsquery
 from .rows import active_run, conversation_of
-from .snippets import highlight
+from .snippets import highlight, plain
 
 HITS_PER_CONVERSATION = 3
 # A title match counts this many times a message match of the same strength.
@@ -123,7 +123,9 @@ async def search(
             Hit(
                 message_id=row["id"],
                 role=row["role"],
-                snippet_html=highlight(row["text"], terms),
+                snippet_html=highlight(
+                    plain(row["text"]) if row["role"] == "assistant" else row["text"], terms
+                ),
                 created_at=as_utc(row["created_at"]),
             )
         )

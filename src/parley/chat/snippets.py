@@ -18,6 +18,20 @@ _SCAN_CHARS = 20_000
 _BEFORE = 60
 _WORD = re.compile(r"[^\W_]+")
 _SPACE = re.compile(r"\s+")
+# Markdown syntax a reader of a one-line snippet would see as noise: links keep their text.
+_MARKDOWN = [
+    (re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)"), r"\1"),
+    (re.compile(r"^[ \t]{0,3}(?:#{1,6}|>|[-*+]|\d{1,9}[.)])[ \t]+", re.MULTILINE), ""),
+    (re.compile(r"`+|\*\*|__|~~"), ""),
+]
+
+
+def plain(markdown: str) -> str:
+    """A reply's markdown as the text a reader sees: no emphasis marks, list bullets or
+    heading hashes (a snippet is one line of text, not rendered markdown)."""
+    for pattern, replacement in _MARKDOWN:
+        markdown = pattern.sub(replacement, markdown)
+    return markdown
 
 
 def _matcher(terms: list[Term]) -> tuple[set[str], tuple[str, ...]]:
