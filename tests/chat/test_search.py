@@ -144,6 +144,10 @@ def test_the_index_follows_edits_regenerations_renames_and_deletes(
     assert client.delete(f"/api/conversations/{cid}").status_code == 204
     for query in ("apples", "pears", "salad"):
         assert _found(client, query) == []
+    # The next conversation may reuse the deleted one's rowid (SQLite): it inherits nothing.
+    reused = new_conversation(client)
+    send(client, reused, "bananas")
+    assert _found(client, "apples") == [] and _found(client, "bananas") == [reused]
 
 
 def test_a_reply_is_searchable_from_its_first_checkpoint(
@@ -270,7 +274,12 @@ def test_snippets_escape_the_text_and_add_only_marks(
 def test_a_reply_snippet_is_its_text_without_markdown_marks() -> None:
     markdown = "## Result\n\n- **Bold** and `code` with a [link](http://x) and ~~old~~\n1. two"
     assert plain(markdown) == "Result\n\nBold and code with a link and old\ntwo"
-    assert highlight(plain("Use **retry** now"), parse("retry ")) == "Use <mark>retry</mark> now"
+    assert highlight("Use **retry** now", parse("retry "), markdown=True) == (
+        "Use <mark>retry</mark> now"
+    )
+    assert highlight("Un café crème", parse("cafe creme")) == (
+        "Un <mark>café</mark> <mark>crème</mark>"
+    )
 
 
 def test_a_long_message_gives_a_window_around_its_hit() -> None:

@@ -76,12 +76,6 @@ def fts5_match(terms: list[Term], column: str) -> str:
     )
 
 
-def fts5_tokens(column: str, values: list[str]) -> str:
-    """Rows whose `column` holds one of `values`, stored as hex tokens (see migration 0005)."""
-    tokens = " OR ".join(f'"{v.encode().hex().upper()}"' for v in values)
-    return f"{column} : ({tokens})"
-
-
 def tsquery(terms: list[Term]) -> str:
     """A PostgreSQL `to_tsquery('simple', …)` text: `'a' & 'b':* & ('c' <-> 'd')`."""
     parts = []

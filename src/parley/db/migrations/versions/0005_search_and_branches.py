@@ -2,11 +2,12 @@
 
 The search index lives in the database and is kept in step by the database itself, in the
 transaction of every write that changes indexed text (insert, checkpoint, edit, delete):
-- SQLite: two FTS5 tables filled by triggers. Each row carries its owner and conversation as
-  hex tokens (one token each, whatever characters the ids hold), so "this owner's hits" and
-  "these conversations' hits" are index lookups, not filters over every hit. A message's index
-  row has the message's rowid: a later migration that rebuilds `messages` must rebuild
-  `message_search` too (the INSERT … SELECT below does it).
+- SQLite: two FTS5 tables filled by triggers. A message's index row has the rowid
+  `conversation rowid << 20 | seq`, and a title's the conversation's rowid: the conversation of
+  a hit is known from the index alone, and a conversation's hits are one rowid range. The rowids
+  of `conversations` must not change: a migration that rebuilds that table (batch mode) must
+  rebuild both indexes (the INSERT … SELECT statements below do it). Messages past the
+  1,048,575th of a conversation are not indexed.
 - PostgreSQL: a generated `tsvector` column with a GIN index on each table.
 Only the first 100,000 characters of a message are indexed: a PostgreSQL `tsvector` is limited
 to 1 MB, and a checkpoint re-indexes the reply so far, which must stay bounded.
@@ -27,46 +28,51 @@ depends_on = None
 
 INDEXED_CHARS = 100_000
 
+SEQ_BITS = 20
+_MAX_SEQ = (1 << SEQ_BITS) - 1
+
 _SQLITE_MESSAGE_ROW = f"""
-    INSERT INTO message_search(rowid, owner, conversation, body, message_id)
-    SELECT new.rowid, hex(c.owner_id), hex(new.conversation_id),
-           substr(new.text, 1, {INDEXED_CHARS}), new.id
+    INSERT INTO message_search(rowid, body, message_id)
+    SELECT (c.rowid << {SEQ_BITS}) | new.seq, substr(new.text, 1, {INDEXED_CHARS}), new.id
     FROM conversations AS c WHERE c.id = new.conversation_id;
 """
-_SQLITE_TITLE_ROW = """
-    INSERT INTO title_search(rowid, owner, title, conversation_id)
-    VALUES (new.rowid, hex(new.owner_id), new.title, new.id);
+_SQLITE_MESSAGE_GONE = f"""
+    DELETE FROM message_search WHERE rowid = (
+        SELECT (c.rowid << {SEQ_BITS}) | old.seq FROM conversations AS c
+        WHERE c.id = old.conversation_id);
 """
 
 _SQLITE = [
     # unicode61 folds case and (with remove_diacritics 2) accents; no stemming: the same words
     # match in every language.
     """CREATE VIRTUAL TABLE message_search USING fts5(
-        owner, conversation, body, message_id UNINDEXED,
-        tokenize = 'unicode61 remove_diacritics 2')""",
+        body, message_id UNINDEXED, tokenize = 'unicode61 remove_diacritics 2')""",
     """CREATE VIRTUAL TABLE title_search USING fts5(
-        owner, title, conversation_id UNINDEXED,
-        tokenize = 'unicode61 remove_diacritics 2')""",
-    f"CREATE TRIGGER messages_search_ai AFTER INSERT ON messages BEGIN {_SQLITE_MESSAGE_ROW} END",
+        title, tokenize = 'unicode61 remove_diacritics 2')""",
+    f"""CREATE TRIGGER messages_search_ai AFTER INSERT ON messages
+        WHEN new.seq <= {_MAX_SEQ} BEGIN {_SQLITE_MESSAGE_ROW} END""",
     f"""CREATE TRIGGER messages_search_au AFTER UPDATE OF text ON messages
-        WHEN new.text IS NOT old.text BEGIN
-        DELETE FROM message_search WHERE rowid = old.rowid; {_SQLITE_MESSAGE_ROW} END""",
-    """CREATE TRIGGER messages_search_ad AFTER DELETE ON messages BEGIN
-        DELETE FROM message_search WHERE rowid = old.rowid; END""",
-    f"""CREATE TRIGGER conversations_search_ai AFTER INSERT ON conversations BEGIN
-        {_SQLITE_TITLE_ROW} END""",
-    f"""CREATE TRIGGER conversations_search_au AFTER UPDATE OF title ON conversations
+        WHEN new.text IS NOT old.text AND new.seq <= {_MAX_SEQ} BEGIN
+        {_SQLITE_MESSAGE_GONE} {_SQLITE_MESSAGE_ROW} END""",
+    f"CREATE TRIGGER messages_search_ad AFTER DELETE ON messages BEGIN {_SQLITE_MESSAGE_GONE} END",
+    """CREATE TRIGGER conversations_search_ai AFTER INSERT ON conversations BEGIN
+        INSERT INTO title_search(rowid, title) VALUES (new.rowid, new.title); END""",
+    """CREATE TRIGGER conversations_search_au AFTER UPDATE OF title ON conversations
         WHEN new.title IS NOT old.title BEGIN
-        DELETE FROM title_search WHERE rowid = old.rowid; {_SQLITE_TITLE_ROW} END""",
-    """CREATE TRIGGER conversations_search_ad AFTER DELETE ON conversations BEGIN
-        DELETE FROM title_search WHERE rowid = old.rowid; END""",
+        DELETE FROM title_search WHERE rowid = old.rowid;
+        INSERT INTO title_search(rowid, title) VALUES (new.rowid, new.title); END""",
+    # Its messages' rows too, by their rowid range: a rowid may be reused by a later
+    # conversation, which must not inherit stale hits (whatever order a delete runs in).
+    f"""CREATE TRIGGER conversations_search_ad AFTER DELETE ON conversations BEGIN
+        DELETE FROM title_search WHERE rowid = old.rowid;
+        DELETE FROM message_search WHERE rowid BETWEEN old.rowid << {SEQ_BITS}
+            AND (old.rowid << {SEQ_BITS}) | {_MAX_SEQ}; END""",
     # What is already stored.
-    f"""INSERT INTO message_search(rowid, owner, conversation, body, message_id)
-        SELECT m.rowid, hex(c.owner_id), hex(m.conversation_id),
-               substr(m.text, 1, {INDEXED_CHARS}), m.id
-        FROM messages AS m JOIN conversations AS c ON c.id = m.conversation_id""",
-    """INSERT INTO title_search(rowid, owner, title, conversation_id)
-        SELECT rowid, hex(owner_id), title, id FROM conversations""",
+    f"""INSERT INTO message_search(rowid, body, message_id)
+        SELECT (c.rowid << {SEQ_BITS}) | m.seq, substr(m.text, 1, {INDEXED_CHARS}), m.id
+        FROM messages AS m JOIN conversations AS c ON c.id = m.conversation_id
+        WHERE m.seq <= {_MAX_SEQ}""",
+    "INSERT INTO title_search(rowid, title) SELECT rowid, title FROM conversations",
 ]
 
 _POSTGRESQL = [
