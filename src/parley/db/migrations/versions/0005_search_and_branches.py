@@ -49,8 +49,9 @@ _SQLITE = [
         body, message_id UNINDEXED, tokenize = 'unicode61 remove_diacritics 2')""",
     """CREATE VIRTUAL TABLE title_search USING fts5(
         title, tokenize = 'unicode61 remove_diacritics 2')""",
+    # A reply's placeholder is inserted empty: nothing to index until it has text.
     f"""CREATE TRIGGER messages_search_ai AFTER INSERT ON messages
-        WHEN new.seq <= {_MAX_SEQ} BEGIN {_SQLITE_MESSAGE_ROW} END""",
+        WHEN new.seq <= {_MAX_SEQ} AND new.text != '' BEGIN {_SQLITE_MESSAGE_ROW} END""",
     f"""CREATE TRIGGER messages_search_au AFTER UPDATE OF text ON messages
         WHEN new.text IS NOT old.text AND new.seq <= {_MAX_SEQ} BEGIN
         {_SQLITE_MESSAGE_GONE} {_SQLITE_MESSAGE_ROW} END""",
