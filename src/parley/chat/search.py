@@ -51,7 +51,7 @@ class Result:
     hits: list[Hit] = field(default_factory=list)
 
 
-CANDIDATES = 2_000
+CANDIDATES = 1_000
 # Index rowids of messages: conversation rowid << SEQ_BITS | seq (migration 0005).
 _SEQ_BITS = 20
 
@@ -105,7 +105,7 @@ _POSTGRESQL_PAGE = sa.text(f"""
     )
     SELECT conv, coalesce(max(m), 0) + coalesce(max(t), 0) AS score FROM (
         SELECT candidates.conv, ts_rank(candidates.search, q.q) AS m, NULL::real AS t
-        FROM q, candidates WHERE candidates.search @@ q.q
+        FROM q, candidates WHERE NOT :phrase OR candidates.search @@ q.q
         UNION ALL
         SELECT c.id, NULL, {_TITLE_WEIGHT} * ts_rank(c.search, q.q)
         FROM q, conversations AS c WHERE c.owner_id = :owner AND c.search @@ q.q
@@ -212,7 +212,14 @@ async def _postgresql(
     )
     page = await conn.execute(
         _POSTGRESQL_PAGE,
-        {"query": query, "words": words, "owner": owner, "limit": limit + 1, "offset": offset},
+        {
+            "query": query,
+            "words": words,
+            "phrase": query != words,
+            "owner": owner,
+            "limit": limit + 1,
+            "offset": offset,
+        },
     )
     ids = [conv for conv, _score in page]
     if not ids:

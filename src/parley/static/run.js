@@ -1,9 +1,10 @@
 // Following one run's event stream to its end, resuming it if the connection breaks.
 // Knows nothing of the page: events go to a callback.
 
-import { attachRun, readEvents } from './api.js';
+import { attachRun } from './api.js';
+import { readEvents } from './events.js';
 
-/** @typedef {import('./api.js').RunEvent} RunEvent */
+/** @typedef {import('./events.js').RunEvent} RunEvent */
 
 /**
  * How following a run ended:
