@@ -1,15 +1,14 @@
 """Searching an owner's conversations: titles and message text, ranked by the database.
 
 SQLite answers from its FTS5 tables (bm25), PostgreSQL from its `tsvector` columns
-(`ts_rank`); both are kept in step by the database itself (migration 0005). A search is two
-queries: the page of conversations, each scored by its best message hit plus its title hit
-(a title hit weighs more), then the best three hits of each of those conversations only.
+(`ts_rank`); both are kept in step by the database itself (migration 0005).
 
-The work a search may cost is bounded: the message hits ranked are `CANDIDATES` of the
-owner's (on SQLite the newest, newest conversations first; on PostgreSQL the first its index
-yields), however many messages hold the words. Ranking all of them costs time in proportion
-to how common the words are (every message holds "the"): a search as you type must not.
-Titles are all ranked (one per conversation).
+A search is bounded work, whatever words it holds: the database ranks at most `CANDIDATES`
+of the owner's message hits (ranking every hit costs time in proportion to how common the
+words are, and every message holds "the"; a search as you type must not): on SQLite the
+newest, on PostgreSQL the first its index yields. It ranks every title hit (one per
+conversation). Parley then groups them: a conversation scores its
+best message plus its title (a title hit weighs more), and shows its best three hits.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -29,11 +28,14 @@ from .query import Term, fts5_match, tsquery
 from .rows import active_run, conversation_of
 from .snippets import highlight
 
+CANDIDATES = 1_000
 HITS_PER_CONVERSATION = 3
 # A title match counts this many times a message match of the same strength.
 _TITLE_WEIGHT = 3.0
 # What a snippet is cut from: a hit further in shows the message's beginning.
 _SNIPPET_SOURCE_CHARS = 20_000
+# SQLite index rowids of messages: conversation rowid << _SEQ_BITS | seq (migration 0005).
+_SEQ_BITS = 20
 
 
 @dataclass(frozen=True)
@@ -51,81 +53,44 @@ class Result:
     hits: list[Hit] = field(default_factory=list)
 
 
-CANDIDATES = 1_000
-# Index rowids of messages: conversation rowid << SEQ_BITS | seq (migration 0005).
-_SEQ_BITS = 20
+# A candidate: (conversation key, message key, score), keys as each database has them.
+Candidate = tuple[Any, Any, float]
 
-_SQLITE_PAGE = sa.text(f"""
-    WITH hits AS MATERIALIZED (
-        SELECT ms.rowid >> {_SEQ_BITS} AS conv, -bm25(message_search) AS score
-        FROM message_search AS ms JOIN conversations AS c ON c.rowid = ms.rowid >> {_SEQ_BITS}
-        WHERE message_search MATCH :messages AND c.owner_id = :owner
-        ORDER BY ms.rowid DESC LIMIT {CANDIDATES}
-    ), titles AS MATERIALIZED (
-        SELECT ts.rowid AS conv, -{_TITLE_WEIGHT} * bm25(title_search) AS score
-        FROM title_search AS ts JOIN conversations AS c ON c.rowid = ts.rowid
-        WHERE title_search MATCH :titles AND c.owner_id = :owner
-    )
-    SELECT c.id, s.score FROM (
-        SELECT conv, coalesce(max(m), 0) + coalesce(max(t), 0) AS score FROM (
-            SELECT conv, score AS m, NULL AS t FROM hits
-            UNION ALL SELECT conv, NULL, score FROM titles
-        ) GROUP BY conv
-    ) AS s JOIN conversations AS c ON c.rowid = s.conv
-    ORDER BY s.score DESC, c.id LIMIT :limit OFFSET :offset
+# CROSS JOIN makes the index the outer loop: without statistics SQLite would otherwise walk
+# the owner's conversations and query the index once for each.
+_SQLITE_MESSAGES = sa.text(f"""
+    SELECT ms.rowid >> {_SEQ_BITS}, ms.rowid, -bm25(message_search)
+    FROM message_search AS ms CROSS JOIN conversations AS c ON c.rowid = ms.rowid >> {_SEQ_BITS}
+    WHERE message_search MATCH :match AND c.owner_id = :owner
+    ORDER BY ms.rowid DESC LIMIT {CANDIDATES}
+""")
+_SQLITE_TITLES = sa.text(f"""
+    SELECT ts.rowid, -{_TITLE_WEIGHT} * bm25(title_search)
+    FROM title_search AS ts CROSS JOIN conversations AS c ON c.rowid = ts.rowid
+    WHERE title_search MATCH :match AND c.owner_id = :owner
 """)
 
-
-def _sqlite_hits(count: int) -> sa.TextClause:
-    """The best hits of each of `count` conversations: one rowid range of the index each."""
-    parts = [
-        f"""SELECT * FROM (
-            SELECT message_id, -bm25(message_search) AS score FROM message_search
-            WHERE message_search MATCH :messages
-              AND rowid BETWEEN (SELECT rowid FROM conversations WHERE id = :c{i}) << {_SEQ_BITS}
-                  AND ((SELECT rowid FROM conversations WHERE id = :c{i}) << {_SEQ_BITS})
-                      | {(1 << _SEQ_BITS) - 1}
-            ORDER BY rank LIMIT {HITS_PER_CONVERSATION})"""
-        for i in range(count)
-    ]
-    return sa.text(" UNION ALL ".join(parts))
-
-
-# PostgreSQL cannot walk a GIN index newest first: its candidates are the first the index
-# yields (physical order, roughly the oldest). They are matched on all the words without
-# their order (answered by the index alone); a phrase is then checked on those only, since
-# checking word order reads every candidate's stored positions.
-_POSTGRESQL_PAGE = sa.text(f"""
+# PostgreSQL cannot walk a GIN index newest first (its bitmap comes in table order, so these
+# are roughly the oldest), and choosing the newest among all hits reads every hit's row: the
+# cost this bound exists to avoid. Candidates are matched on all the words without their
+# order, which the index answers alone; a phrase is then checked on those only, since
+# checking word order reads each candidate's stored positions.
+_POSTGRESQL_MESSAGES = sa.text(f"""
     WITH q AS (SELECT to_tsquery('simple', :query) AS q, to_tsquery('simple', :words) AS w),
     candidates AS MATERIALIZED (
-        SELECT m.conversation_id AS conv, m.search
+        SELECT m.conversation_id, m.id, m.search
         FROM q, messages AS m JOIN conversations AS c ON c.id = m.conversation_id
         WHERE c.owner_id = :owner AND m.search @@ q.w
         LIMIT {CANDIDATES}
     )
-    SELECT conv, coalesce(max(m), 0) + coalesce(max(t), 0) AS score FROM (
-        SELECT candidates.conv, ts_rank(candidates.search, q.q) AS m, NULL::real AS t
-        FROM q, candidates WHERE NOT :phrase OR candidates.search @@ q.q
-        UNION ALL
-        SELECT c.id, NULL, {_TITLE_WEIGHT} * ts_rank(c.search, q.q)
-        FROM q, conversations AS c WHERE c.owner_id = :owner AND c.search @@ q.q
-    ) AS s GROUP BY conv ORDER BY score DESC, conv LIMIT :limit OFFSET :offset
+    SELECT candidates.conversation_id, candidates.id, ts_rank(candidates.search, q.q)
+    FROM q, candidates WHERE NOT :phrase OR candidates.search @@ q.q
 """)
-
-_POSTGRESQL_HITS = sa.text(f"""
-    WITH q AS (SELECT to_tsquery('simple', :query) AS q)
-    SELECT id, score FROM (
-        SELECT m.id, ts_rank(m.search, q.q) AS score,
-               row_number() OVER (
-                   PARTITION BY m.conversation_id ORDER BY ts_rank(m.search, q.q) DESC
-               ) AS n
-        FROM q, messages AS m
-        -- ts_match_vq is @@ as a function: the planner then finds these conversations'
-        -- messages by their index and checks each, rather than building the bitmap of
-        -- every message holding the words.
-        WHERE m.conversation_id IN :ids AND ts_match_vq(m.search, q.q)
-    ) AS s WHERE n <= {HITS_PER_CONVERSATION}
-""").bindparams(sa.bindparam("ids", expanding=True))
+_POSTGRESQL_TITLES = sa.text(f"""
+    SELECT c.id, {_TITLE_WEIGHT} * ts_rank(c.search, to_tsquery('simple', :query))
+    FROM conversations AS c
+    WHERE c.owner_id = :owner AND c.search @@ to_tsquery('simple', :query)
+""")
 
 
 async def search(
@@ -135,26 +100,15 @@ async def search(
     there are more."""
     async with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
-            ids, scores = await _sqlite(conn, owner, terms, limit, offset)
+            candidates, titles = await _sqlite(conn, owner, terms)
         else:
-            ids, scores = await _postgresql(conn, owner, terms, limit, offset)
-        more = len(ids) > limit
-        ids = ids[:limit]
-        if not ids:
+            candidates, titles = await _postgresql(conn, owner, terms)
+        page, more, best = _rank(candidates, titles, limit, offset)
+        if not page:
             return [], False
-        rows = {
-            r["id"]: r
-            for r in (
-                await conn.execute(
-                    sa.select(conversations, active_run()).where(
-                        conversations.c.owner_id == owner, conversations.c.id.in_(ids)
-                    )
-                )
-            ).mappings()
-        }
-        hits = await _hit_rows(conn, scores, owner)
+        rows, hit_rows = await _rows(conn, owner, page, [h for c in page for h in best[c]])
     by_conversation: dict[str, list[Hit]] = defaultdict(list)
-    for row in hits:
+    for row in hit_rows:
         by_conversation[row["conversation_id"]].append(
             Hit(
                 message_id=row["id"],
@@ -165,43 +119,51 @@ async def search(
         )
     results = [
         Result(
-            conversation=conversation_of(rows[i]),
-            title_html=highlight(rows[i]["title"], terms, width=200),
-            hits=by_conversation.get(i, []),
+            conversation=conversation_of(rows[key]),
+            title_html=highlight(rows[key]["title"], terms, width=200),
+            hits=by_conversation.get(rows[key]["id"], []),
         )
-        for i in ids
-        if i in rows
+        for key in page
+        if key in rows
     ]
     return results, more
 
 
+def _rank(
+    candidates: list[Candidate], titles: dict[Any, float], limit: int, offset: int
+) -> tuple[list[Any], bool, dict[Any, list[Any]]]:
+    """The page of conversation keys, best first; whether there are more; each one's best
+    message keys."""
+    hits: dict[Any, list[tuple[float, Any]]] = defaultdict(list)
+    for conversation, message, score in candidates:
+        hits[conversation].append((score, message))
+    scores = {c: max(s for s, _ in found) for c, found in hits.items()}
+    for conversation, score in titles.items():
+        scores[conversation] = scores.get(conversation, 0.0) + score
+    ranked = sorted(scores, key=lambda c: (-scores[c], str(c)))
+    page = ranked[offset : offset + limit]
+    best = {
+        c: [m for _, m in sorted(hits.get(c, []), key=lambda h: -h[0])[:HITS_PER_CONVERSATION]]
+        for c in page
+    }
+    return page, len(ranked) > offset + limit, best
+
+
 async def _sqlite(
-    conn: AsyncConnection, owner: str, terms: list[Term], limit: int, offset: int
-) -> tuple[list[str], dict[str, float]]:
-    body = fts5_match(terms, "body")
-    page = await conn.execute(
-        _SQLITE_PAGE,
-        {
-            "messages": body,
-            "titles": fts5_match(terms, "title"),
-            "owner": owner,
-            "limit": limit + 1,  # one more: are there more?
-            "offset": offset,
-        },
+    conn: AsyncConnection, owner: str, terms: list[Term]
+) -> tuple[list[Candidate], dict[Any, float]]:
+    found = await conn.execute(
+        _SQLITE_MESSAGES, {"match": fts5_match(terms, "body"), "owner": owner}
     )
-    ids = [conversation_id for conversation_id, _score in page]
-    if not ids:
-        return ids, {}
-    shown = ids[:limit]
-    hits = await conn.execute(
-        _sqlite_hits(len(shown)), {"messages": body} | {f"c{i}": c for i, c in enumerate(shown)}
+    titles = await conn.execute(
+        _SQLITE_TITLES, {"match": fts5_match(terms, "title"), "owner": owner}
     )
-    return ids, {message_id: score for message_id, score in hits}
+    return [(c, m, s) for c, m, s in found], {c: s for c, s in titles}
 
 
 async def _postgresql(
-    conn: AsyncConnection, owner: str, terms: list[Term], limit: int, offset: int
-) -> tuple[list[str], dict[str, float]]:
+    conn: AsyncConnection, owner: str, terms: list[Term]
+) -> tuple[list[Candidate], dict[Any, float]]:
     query = tsquery(terms)
     words = tsquery(
         [
@@ -210,46 +172,65 @@ async def _postgresql(
             for i, w in enumerate(t.words)
         ]
     )
-    page = await conn.execute(
-        _POSTGRESQL_PAGE,
-        {
-            "query": query,
-            "words": words,
-            "phrase": query != words,
-            "owner": owner,
-            "limit": limit + 1,
-            "offset": offset,
-        },
+    found = await conn.execute(
+        _POSTGRESQL_MESSAGES,
+        {"query": query, "words": words, "phrase": query != words, "owner": owner},
     )
-    ids = [conv for conv, _score in page]
-    if not ids:
-        return ids, {}
-    hits = await conn.execute(_POSTGRESQL_HITS, {"query": query, "ids": ids[:limit]})
-    return ids, {message_id: score for message_id, score in hits}
+    titles = await conn.execute(_POSTGRESQL_TITLES, {"query": query, "owner": owner})
+    return [(c, m, s) for c, m, s in found], {c: s for c, s in titles}
 
 
-async def _hit_rows(
-    conn: AsyncConnection, scores: dict[str, float], owner: str
-) -> list[sa.RowMapping]:
-    """The hit messages, best first; only `owner`'s, whatever the index said."""
-    if not scores:
-        return []
+async def _rows(
+    conn: AsyncConnection, owner: str, page: list[Any], hits: list[Any]
+) -> tuple[dict[Any, sa.RowMapping], list[sa.RowMapping]]:
+    """The page's conversations by key, and the hit messages (best first), only `owner`'s
+    whatever the index said. Keys are rowids on SQLite, ids on PostgreSQL."""
+    sqlite = conn.dialect.name == "sqlite"
+    key = sa.literal_column("conversations.rowid") if sqlite else conversations.c.id
+    found = await conn.execute(
+        sa.select(conversations, active_run(), key.label("key")).where(
+            conversations.c.owner_id == owner, key.in_(page)
+        )
+    )
+    rows = {r["key"]: r for r in found.mappings()}
+    if not hits:
+        return rows, []
     m = messages.c
-    rows = (
+    columns = [
+        m.id,
+        m.conversation_id,
+        m.role,
+        m.created_at,
+        sa.func.substr(m.text, 1, _SNIPPET_SOURCE_CHARS).label("text"),
+    ]
+    owned = [r["id"] for r in rows.values()]
+    if sqlite:
+        # Index rowid -> (conversation rowid, seq) -> message, by the (conversation_id, seq)
+        # index; only the page's conversations, which are the owner's.
+        by_key = {r["key"]: r["id"] for r in rows.values()}
+        pairs = [
+            (by_key[h >> _SEQ_BITS], h & ((1 << _SEQ_BITS) - 1))
+            for h in hits
+            if h >> _SEQ_BITS in by_key
+        ]
+        condition = (
+            sa.or_(*(sa.and_(m.conversation_id == c, m.seq == seq) for c, seq in pairs))
+            if pairs
+            else sa.false()
+        )
+        order = {pair: i for i, pair in enumerate(pairs)}
+        found_hits = (
+            (await conn.execute(sa.select(*columns, m.seq).where(condition))).mappings().all()
+        )
+        return rows, sorted(found_hits, key=lambda r: order[(r["conversation_id"], r["seq"])])
+    order = {h: i for i, h in enumerate(hits)}
+    found_hits = (
         (
             await conn.execute(
-                sa.select(
-                    m.id,
-                    m.conversation_id,
-                    m.role,
-                    m.created_at,
-                    sa.func.substr(m.text, 1, _SNIPPET_SOURCE_CHARS).label("text"),
-                )
-                .join(conversations, conversations.c.id == m.conversation_id)
-                .where(m.id.in_(list(scores)), conversations.c.owner_id == owner)
+                sa.select(*columns).where(m.id.in_(hits), m.conversation_id.in_(owned))
             )
         )
         .mappings()
         .all()
     )
-    return sorted(rows, key=lambda r: -scores[r["id"]])
+    return rows, sorted(found_hits, key=lambda r: order[r["id"]])

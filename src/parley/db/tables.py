@@ -161,4 +161,8 @@ def outside_metadata(name: str | None, type_: str) -> bool:
         return False
     if type_ == "table":
         return name.startswith(("message_search", "title_search"))
-    return name in ("search", "ix_messages_search", "ix_conversations_search")
+    return name in (
+        "search",
+        "ix_messages_search",
+        "ix_conversations_search",
+    )
