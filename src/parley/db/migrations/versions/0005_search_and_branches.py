@@ -49,9 +49,6 @@ _SQLITE = [
         body, message_id UNINDEXED, tokenize = 'unicode61 remove_diacritics 2')""",
     """CREATE VIRTUAL TABLE title_search USING fts5(
         title, tokenize = 'unicode61 remove_diacritics 2')""",
-    # Merge index segments less eagerly than the default (4): measured, it takes a third off
-    # the CPU indexing adds to a turn, for a few more segments for a search to read.
-    "INSERT INTO message_search(message_search, rank) VALUES ('automerge', 8)",
     # A reply's placeholder is inserted empty: nothing to index until it has text.
     f"""CREATE TRIGGER messages_search_ai AFTER INSERT ON messages
         WHEN new.seq <= {_MAX_SEQ} AND new.text != '' BEGIN {_SQLITE_MESSAGE_ROW} END""",
