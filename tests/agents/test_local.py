@@ -201,7 +201,8 @@ def test_a_conversation_longer_than_the_context_still_gets_an_answer(
 def test_stop_ends_generation_at_once_and_frees_the_model(database_url: str) -> None:
     model = Recording(sampling=Sampling(max_tokens=400, temperature=0.8, seed=3))
     with (
-        serve_in_thread(Agent(model), database_url) as base,
+        # No title after "Say hi.": the model must be idle when the test looks.
+        serve_in_thread(Agent(model), database_url, generate_titles=False) as base,
         httpx.Client(base_url=base, trust_env=False, timeout=60) as client,
     ):
         cid = new_conversation(client)
@@ -227,7 +228,7 @@ def test_stop_ends_generation_at_once_and_frees_the_model(database_url: str) -> 
 
 def test_two_concurrent_requests_both_complete(database_url: str) -> None:
     model = Recording()
-    with serve_in_thread(Agent(model), database_url) as base:
+    with serve_in_thread(Agent(model), database_url, generate_titles=False) as base:
 
         async def both() -> list[str]:
             async with httpx.AsyncClient(base_url=base, trust_env=False, timeout=120) as http:

@@ -17,6 +17,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -415,6 +416,11 @@ def test_the_checks_catch_markup_that_reaches_the_page(browser: Browser, tmp_pat
             "(log, html) => html.forEach((h) => log.insertAdjacentHTML('beforeend', h))",
             [p for p in ALL if p not in navigating],
         )
+        # The control must see every kind fire: on a loaded machine a broken image's error
+        # event (and so its alert) can come later than _findings' pause.
+        deadline = time.monotonic() + 10
+        while not watch.dialogs and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
         found = _findings(page, watch)
         assert len(found["hits"]) >= 20
         assert found.pop("page_errors") == []
