@@ -116,12 +116,21 @@ export class SearchDialog {
     const { listbox, input, status, error } = this._el;
     listbox.removeAttribute('aria-busy');
     error.hidden = true;
+    // Answers to a query typed a moment ago can arrive after the user has moved to an
+    // option: the same option stays active if it is still there.
+    const kept = this._options[this._active];
     this._options = [];
     this._active = -1;
     input.removeAttribute('aria-activedescendant');
     const groups = (results ?? []).map((result, n) => this._group(result, n));
     listbox.replaceChildren(...groups);
     input.setAttribute('aria-expanded', String(this._options.length > 0));
+    if (kept) {
+      const same = this._options.findIndex(
+        (o) => o.conversationId === kept.conversationId && o.messageId === kept.messageId,
+      );
+      if (same !== -1) this._setActive(same);
+    }
     const count = results?.length ?? 0;
     status.textContent =
       results === null ? '' : count === 0 ? 'No conversations match.' : `${count} conversation${count === 1 ? '' : 's'} found.`;
