@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -64,6 +65,10 @@ def create_app(settings: Settings, agent: AbstractAgent[Any, Any] | None = None)
             yield
         finally:
             reaper.cancel()
+            # Let it finish being cancelled (roll back a transaction it was in) while the
+            # engine still exists: left pending, it could hang the event loop's close.
+            with contextlib.suppress(asyncio.CancelledError):
+                await reaper
             await runs_.shutdown()
             await engine.dispose()
             passwords.close()
