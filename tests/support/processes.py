@@ -19,7 +19,7 @@ import pytest
 from .databases import sqlite_url
 
 ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 30.0
+START_TIMEOUT = 60.0  # a loaded CI machine starting several at once
 HTTP_TIMEOUT = httpx.Timeout(10.0)
 
 
