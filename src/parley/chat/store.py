@@ -209,12 +209,10 @@ class Store:
         """Show the newest branch through `message_id`: the UI, every device and the model's
         history then follow it. Refused while a reply is generating (ConversationBusy)."""
         async with write(self.engine) as conn:
-            conv = await conversation_row(conn, owner, conversation_id, for_update=True)
-            if conv is None:
+            found = await _locked_tree(conn, owner, conversation_id, message_id)
+            if found is None:
                 return None
-            tree = await load_tree(conn, conversation_id)
-            if message_id not in tree.parent:
-                raise MessageNotFound(message_id)
+            _conv, tree = found
             if tree.generating:
                 raise ConversationBusy(conversation_id)
             await conn.execute(
@@ -229,12 +227,10 @@ class Store:
         """A new conversation holding a copy of the branch from the root to `message_id`."""
         stamp = now()
         async with write(self.engine) as conn:
-            conv = await conversation_row(conn, owner, conversation_id, for_update=True)
-            if conv is None:
+            found = await _locked_tree(conn, owner, conversation_id, message_id)
+            if found is None:
                 return None
-            tree = await load_tree(conn, conversation_id)
-            if message_id not in tree.parent:
-                raise MessageNotFound(message_id)
+            conv, tree = found
             path = tree.branch(message_id)
             rows = {
                 r["id"]: r
@@ -539,6 +535,20 @@ async def _end_run(conn: AsyncConnection, turn: Turn, stamp: datetime) -> None:
         .where(conversations.c.id == turn.conversation_id)
         .values(updated_at=stamp)
     )
+
+
+async def _locked_tree(
+    conn: AsyncConnection, owner: str, conversation_id: str, message_id: str
+) -> tuple[sa.RowMapping, Tree] | None:
+    """The conversation, locked (PostgreSQL), and its tree, which must hold `message_id`;
+    None if the conversation is not the owner's."""
+    conv = await conversation_row(conn, owner, conversation_id, for_update=True)
+    if conv is None:
+        return None
+    tree = await load_tree(conn, conversation_id)
+    if message_id not in tree.parent:
+        raise MessageNotFound(message_id)
+    return conv, tree
 
 
 async def _check_replies(conn: AsyncConnection, owner: str, max_replies: int) -> None:

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from fastapi.sse import EventSourceResponse
 
 from ...chat.models import Message
+from ...runs.run import Run
 from .. import sse
 from ..deps import Owner, RunsDep, SettingsDep, StoreDep
 from ..schemas import MessagePage, SendMessage
@@ -84,9 +85,7 @@ async def send_message(
 ) -> EventSourceResponse:
     _check_length(body, settings.max_prompt_chars)
     run = await runs.start(owner, conversation_id, body.prompt)
-    if run is None:
-        raise HTTPException(404, NOT_FOUND)
-    return EventSourceResponse(sse.frames(run.batches()), headers=sse.HEADERS)
+    return _events(run)
 
 
 @router.post(
@@ -111,9 +110,7 @@ async def edit_message(
     versions stay, reachable with PUT …/branch). Same events as sending."""
     _check_length(body, settings.max_prompt_chars)
     run = await runs.start(owner, conversation_id, body.prompt, edit_of=message_id)
-    if run is None:
-        raise HTTPException(404, NOT_FOUND)
-    return EventSourceResponse(sse.frames(run.batches()), headers=sse.HEADERS)
+    return _events(run)
 
 
 @router.post(
@@ -131,6 +128,11 @@ async def regenerate_message(
     """Answer a reply's prompt again: a new version of the reply, beside it (failed, stopped
     and interrupted replies too). No `user` event: the prompt is the one stored."""
     run = await runs.start(owner, conversation_id, regenerate=message_id)
+    return _events(run)
+
+
+def _events(run: Run | None) -> EventSourceResponse:
+    """A started run's events as the response; 404 if the conversation was not there."""
     if run is None:
         raise HTTPException(404, NOT_FOUND)
     return EventSourceResponse(sse.frames(run.batches()), headers=sse.HEADERS)
