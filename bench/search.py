@@ -80,7 +80,7 @@ class Plan:
     direct: int  # turns written directly, with and without the index each
 
 
-FULL = Plan(10_000, 200_000, samples=50, warmups=5, rounds=10, turns=20, direct=1_000)
+FULL = Plan(10_000, 200_000, samples=50, warmups=5, rounds=10, turns=20, direct=3_000)
 QUICK = Plan(500, 10_000, samples=10, warmups=2, rounds=2, turns=3, direct=50)
 PAGE = 20  # conversations a search asks for
 # No query's samples take longer than this (at least 5 are taken): a pathological query is
@@ -209,6 +209,9 @@ def _queries(vocabulary: Vocabulary) -> list[tuple[Query, Matcher]]:
     phrase = (words[_rank_near(vocabulary, 0.40, used)], words[_rank_near(vocabulary, 0.30, used)])
     typed = words[_rank_near(vocabulary, 0.01, used)][:3]
     starts = frozenset(w for w in [*words, *vocabulary.rare] if w.startswith(typed))
+    # The costliest prefix: the first 3 letters of the word in most messages.
+    top_typed = words[0][:3]
+    top_starts = frozenset(w for w in [*words, *vocabulary.rare] if w.startswith(top_typed))
     top = words[0]
     quoted = f" {phrase[0]} {phrase[1]} "
     return [
@@ -216,6 +219,9 @@ def _queries(vocabulary: Vocabulary) -> list[tuple[Query, Matcher]]:
         (Query("most frequent word", top), lambda s, _: top in s),
         (Query("two words", f"{other} {common}"), lambda s, _: other in s and common in s),
         (Query("prefix, 3 letters", typed), lambda s, _: not starts.isdisjoint(s)),
+        (Query("prefix of the top word", top_typed), lambda s, _: not top_starts.isdisjoint(s)),
+        # One letter typed is a whole word (chat/query.py): no pseudo-word is one letter long.
+        (Query("one letter", top[0]), lambda s, _: top[0] in s),
         (Query("phrase", f'"{phrase[0]} {phrase[1]}"'), lambda _, plain: quoted in plain),
         (Query("no hits", NO_HITS), lambda s, _: False),
     ]

@@ -4,11 +4,11 @@ SQLite answers from its FTS5 tables (bm25), PostgreSQL from its `tsvector` colum
 (`ts_rank`); both are kept in step by the database itself (migration 0005).
 
 A search is bounded work, whatever words it holds: the database ranks at most `CANDIDATES`
-of the owner's message hits (ranking every hit costs time in proportion to how common the
-words are, and every message holds "the"; a search as you type must not): on SQLite the
-newest, on PostgreSQL the first its index yields. It ranks every title hit (one per
-conversation). Parley then groups them: a conversation scores its
-best message plus its title (a title hit weighs more), and shows its best three hits.
+of the owner's message hits, and as many title hits (ranking every hit costs time in
+proportion to how common the words are, and every message holds "the"; a search as you type
+must not): on SQLite the newest, on PostgreSQL the first it finds. Parley then groups them: a
+conversation scores its best message plus its title (a title hit weighs more), and shows its
+best three hits.
 """
 
 from __future__ import annotations
@@ -24,16 +24,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ..db.clock import as_utc
 from ..db.tables import conversations, messages
 from .models import Conversation
-from .query import Term, fts5_match, tsquery
+from .query import Term, fold, fts5_match, is_word, tsquery, whole_words
 from .rows import active_run, conversation_of
 from .snippets import highlight
 
-CANDIDATES = 1_000
+CANDIDATES = 300
+# On PostgreSQL a phrase is looked for in this many messages holding all its words.
+PHRASE_WINDOW = 1_000
 HITS_PER_CONVERSATION = 3
 # A title match counts this many times a message match of the same strength.
 _TITLE_WEIGHT = 3.0
 # What a snippet is cut from: a hit further in shows the message's beginning.
 _SNIPPET_SOURCE_CHARS = 20_000
+# A prefix whose words are in more messages than this is looked for as its most frequent words.
+_PREFIX_MESSAGES = 30_000
+_MAX_COMPLETIONS = 16
 # SQLite index rowids of messages: conversation rowid << _SEQ_BITS | seq (migration 0005).
 _SEQ_BITS = 20
 
@@ -64,32 +69,42 @@ _SQLITE_MESSAGES = sa.text(f"""
     WHERE message_search MATCH :match AND c.owner_id = :owner
     ORDER BY ms.rowid DESC LIMIT {CANDIDATES}
 """)
+# The index's words that a prefix begins, with the number of messages holding each
+# (migration 0006). Reading the counts walks each word's list once, without positions.
+_SQLITE_TERMS = sa.text(
+    "SELECT term, doc FROM message_search_terms WHERE term >= :start AND term < :end"
+)
 _SQLITE_TITLES = sa.text(f"""
     SELECT ts.rowid, -{_TITLE_WEIGHT} * bm25(title_search)
     FROM title_search AS ts CROSS JOIN conversations AS c ON c.rowid = ts.rowid
     WHERE title_search MATCH :match AND c.owner_id = :owner
+    ORDER BY ts.rowid DESC LIMIT {CANDIDATES}
 """)
 
 # PostgreSQL cannot walk a GIN index newest first (its bitmap comes in table order, so these
 # are roughly the oldest), and choosing the newest among all hits reads every hit's row: the
 # cost this bound exists to avoid. Candidates are matched on all the words without their
 # order, which the index answers alone; a phrase is then checked on those only, since
-# checking word order reads each candidate's stored positions.
+# checking word order reads each candidate's stored positions. The tsquery is written into
+# the statement (not joined from a CTE) and planned for the words given (see `_custom_plan`):
+# for a word in most messages reading the table until enough match beats building the
+# index's bitmap of all of them, and only the planner, knowing the word, can choose.
 _POSTGRESQL_MESSAGES = sa.text(f"""
-    WITH q AS (SELECT to_tsquery('simple', :query) AS q, to_tsquery('simple', :words) AS w),
-    candidates AS MATERIALIZED (
+    WITH candidates AS MATERIALIZED (
         SELECT m.conversation_id, m.id, m.search
-        FROM q, messages AS m JOIN conversations AS c ON c.id = m.conversation_id
-        WHERE c.owner_id = :owner AND m.search @@ q.w
-        LIMIT {CANDIDATES}
+        FROM messages AS m JOIN conversations AS c ON c.id = m.conversation_id
+        WHERE c.owner_id = :owner AND m.search @@ to_tsquery('simple', :words)
+        LIMIT :window
     )
-    SELECT candidates.conversation_id, candidates.id, ts_rank(candidates.search, q.q)
-    FROM q, candidates WHERE NOT :phrase OR candidates.search @@ q.q
+    SELECT conversation_id, id, ts_rank(search, to_tsquery('simple', :query))
+    FROM candidates WHERE NOT :phrase OR search @@ to_tsquery('simple', :query)
+    LIMIT {CANDIDATES}
 """)
 _POSTGRESQL_TITLES = sa.text(f"""
     SELECT c.id, {_TITLE_WEIGHT} * ts_rank(c.search, to_tsquery('simple', :query))
     FROM conversations AS c
     WHERE c.owner_id = :owner AND c.search @@ to_tsquery('simple', :query)
+    LIMIT {CANDIDATES}
 """)
 
 
@@ -99,10 +114,16 @@ async def search(
     """One page of `owner`'s conversations matching every term, best first; and whether
     there are more."""
     async with engine.connect() as conn:
-        if conn.dialect.name == "sqlite":
-            candidates, titles = await _sqlite(conn, owner, terms)
+        ask = _sqlite if conn.dialect.name == "sqlite" else _postgresql
+        # A word being typed is first looked for whole: when it alone fills the candidates,
+        # expanding it to every word it begins (the costly part of a prefix, and of its bm25
+        # weight on SQLite) would only add weaker matches.
+        whole = whole_words(terms)
+        candidates, titles = await ask(conn, owner, whole or terms)
+        if whole is not None and len(candidates) < CANDIDATES:
+            candidates, titles = await ask(conn, owner, terms)
         else:
-            candidates, titles = await _postgresql(conn, owner, terms)
+            terms = whole or terms
         page, more, best = _rank(candidates, titles, limit, offset)
         if not page:
             return [], False
@@ -152,13 +173,39 @@ def _rank(
 async def _sqlite(
     conn: AsyncConnection, owner: str, terms: list[Term]
 ) -> tuple[list[Candidate], dict[Any, float]]:
+    completions = {t: words for t in terms if t.prefix and (words := await _completions(conn, t))}
     found = await conn.execute(
-        _SQLITE_MESSAGES, {"match": fts5_match(terms, "body"), "owner": owner}
+        _SQLITE_MESSAGES, {"match": fts5_match(terms, "body", completions), "owner": owner}
     )
     titles = await conn.execute(
         _SQLITE_TITLES, {"match": fts5_match(terms, "title"), "owner": owner}
     )
     return [(c, m, s) for c, m, s in found], {c: s for c, s in titles}
+
+
+async def _completions(conn: AsyncConnection, term: Term) -> list[str] | None:
+    """The words to look for in place of a prefix term's last word, or None for the prefix
+    itself: when the words it begins are in more than `_PREFIX_MESSAGES` messages, the most
+    frequent of them until they are in `CANDIDATES`.
+
+    FTS5 answers a prefix by merging the lists of every word it begins, and bm25 weighs it by
+    counting them all again: for the first letters of a word in most messages that is most of
+    a search's time, spent on hits beyond the few hundred ranked."""
+    start = fold(term.words[-1])
+    found = await conn.execute(_SQLITE_TERMS, {"start": start, "end": start + "\U0010ffff"})
+    words = sorted(found.all(), key=lambda row: -int(row[1]))
+    if sum(int(count) for _, count in words) <= _PREFIX_MESSAGES:
+        return None
+    chosen: list[str] = []
+    held = 0
+    for word, count in words[:_MAX_COMPLETIONS]:
+        if not is_word(word):
+            continue
+        chosen.append(word)
+        held += int(count)
+        if held >= CANDIDATES:
+            break
+    return chosen or None
 
 
 async def _postgresql(
@@ -172,12 +219,26 @@ async def _postgresql(
             for i, w in enumerate(t.words)
         ]
     )
+    await _custom_plan(conn)
     found = await conn.execute(
         _POSTGRESQL_MESSAGES,
-        {"query": query, "words": words, "phrase": query != words, "owner": owner},
+        {
+            "query": query,
+            "words": words,
+            "phrase": query != words,
+            "window": PHRASE_WINDOW if query != words else CANDIDATES,
+            "owner": owner,
+        },
     )
     titles = await conn.execute(_POSTGRESQL_TITLES, {"query": query, "owner": owner})
     return [(c, m, s) for c, m, s in found], {c: s for c, s in titles}
+
+
+async def _custom_plan(conn: AsyncConnection) -> None:
+    """Plan this transaction's statements for their values: asyncpg prepares statements, and
+    after five runs PostgreSQL may keep one generic plan, the same for a word in every message
+    and for a word in three."""
+    await conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
 async def _rows(
