@@ -154,9 +154,9 @@ login_attempts = sa.Table(
 
 
 def outside_metadata(name: str | None, type_: str) -> bool:
-    """The full-text search objects of migration 0005: they differ by database (FTS5 tables
-    and triggers on SQLite, `tsvector` columns and GIN indexes on PostgreSQL), so they are kept
-    out of the metadata above, and schema comparisons skip them."""
+    """The full-text search objects of migrations 0005 and 0006: they differ by database (FTS5
+    tables and triggers on SQLite, `tsvector` columns and GIN indexes on PostgreSQL), so they
+    are kept out of the metadata above, and schema comparisons skip them."""
     if name is None:
         return False
     if type_ == "table":
