@@ -26,6 +26,7 @@ from ..support.client import (
     parse_sse,
     send,
     texts_of,
+    wait_until_saved,
 )
 from ..support.databases import engine_on
 from ..support.models import Echo, prompts_of, reply_to
@@ -292,7 +293,7 @@ def test_a_killed_server_leaves_the_reply_interrupted_and_takes_new_messages(
                     received += frame.data["d"]
                 if len(received) > 60:
                     break
-        time.sleep(0.3)  # past a checkpoint
+        wait_until_saved(client, cid, received)  # past a checkpoint
         os.kill(server.process.pid, signal.SIGKILL)
         server.process.wait(timeout=10)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from ..support.client import (
     parse_sse,
     send,
     texts_of,
+    wait_until_saved,
 )
 from ..support.databases import sqlite_url
 from ..support.models import Echo
@@ -130,14 +130,7 @@ def test_a_dead_process_has_its_replies_marked_interrupted_by_the_others(
     with a.client() as on_a, b.client() as on_b:
         cid = new_conversation(on_a)
         run_id, seen = _start_reply(on_a, cid, "long story", words=10)
-        # Past a checkpoint that saved what the client saw: waited for, not slept, since a
-        # loaded machine can hold A's checkpoint task back for longer than any fixed pause.
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            items = on_b.get(f"/api/conversations/{cid}/messages").json()["items"]
-            if len(texts_of(on_b, cid, items)[-1]) >= len(seen.strip()):
-                break
-            time.sleep(0.05)
+        wait_until_saved(on_b, cid, seen)  # past a checkpoint of A's
         os.kill(a.process.pid, signal.SIGKILL)
         a.process.wait(timeout=10)
 

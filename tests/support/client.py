@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -137,6 +138,19 @@ def texts_of(client: Client, conversation_id: str, items: Sequence[Mapping[str, 
     saved: each looked up by id in `saved_messages`."""
     saved = {m["id"]: m["text"] for m in saved_messages(client, conversation_id)}
     return [saved[m["id"]] for m in items]
+
+
+def wait_until_saved(client: Client, conversation_id: str, seen: str, timeout: float = 30) -> None:
+    """Wait until the conversation's last message, as saved, holds at least `seen` (what a
+    client was streamed): a checkpoint has run. Waited for, not slept: a loaded machine can
+    hold a checkpoint back longer than any fixed pause."""
+    deadline = time.monotonic() + timeout
+    while True:
+        items = client.get(f"/api/conversations/{conversation_id}/messages").json()["items"]
+        if len(texts_of(client, conversation_id, items)[-1]) >= len(seen.strip()):
+            return
+        assert time.monotonic() < deadline, f"no checkpoint saved {seen!r} in {timeout} s"
+        time.sleep(0.05)
 
 
 def full_message(client: Client, conversation_id: str, message_id: str) -> dict[str, Any]:
