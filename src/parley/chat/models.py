@@ -53,8 +53,16 @@ Part = Annotated[
 
 
 class Usage(BaseModel):
+    """What a reply used, as its provider reported it, and what it cost."""
+
     input_tokens: int = 0
     output_tokens: int = 0
+    # Parts of the above, when the provider reports them (0 otherwise).
+    cache_read_tokens: int = 0
+    reasoning_tokens: int = 0
+    # USD, from Pydantic AI's usage (genai-prices); None when the model has no known price,
+    # never a false 0.
+    cost: float | None = None
 
 
 class Message(BaseModel):

@@ -389,7 +389,14 @@ def _usage(stream: Any) -> Usage | None:
         usage = stream.usage
     except Exception:
         return None
-    return Usage(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
+    cost = getattr(usage, "cost", None)
+    return Usage(
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_read_tokens=usage.cache_read_tokens,
+        reasoning_tokens=usage.details.get("reasoning_tokens", 0),
+        cost=float(cost) if cost is not None else None,
+    )
 
 
 def _describe(exc: BaseException) -> str:

@@ -40,7 +40,15 @@
 
 /** @typedef {'complete' | 'generating' | 'stopped' | 'error' | 'interrupted'} Status */
 
-/** @typedef {{input_tokens: number, output_tokens: number}} Usage */
+/**
+ * What a reply used, as its provider counted it.
+ * @typedef {object} Usage
+ * @property {number} input_tokens
+ * @property {number} output_tokens
+ * @property {number} [cache_read_tokens]
+ * @property {number} [reasoning_tokens]
+ * @property {number | null} [cost]  USD; null when the model's price is unknown (never a false 0)
+ */
 
 /**
  * @typedef {object} Message

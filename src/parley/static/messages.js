@@ -86,7 +86,23 @@ export function notice(text, onRetry) {
  */
 function _usageText(usage) {
   const n = (/** @type {number} */ value) => value.toLocaleString();
-  return `${n(usage.input_tokens)} in · ${n(usage.output_tokens)} out`;
+  const parts = [`${n(usage.input_tokens)} in`, `${n(usage.output_tokens)} out`];
+  if (usage.cache_read_tokens) parts.push(`${n(usage.cache_read_tokens)} cached`);
+  if (usage.reasoning_tokens) parts.push(`${n(usage.reasoning_tokens)} reasoning`);
+  // An unknown price is "—", never $0.
+  parts.push(usage.cost == null ? 'cost —' : _dollars(usage.cost));
+  return parts.join(' · ');
+}
+
+/**
+ * A cost in USD, with the digits a small amount needs ($0.0012, not $0.00).
+ * @param {number} cost
+ * @returns {string}
+ */
+function _dollars(cost) {
+  if (cost === 0) return '$0';
+  const digits = cost >= 1 ? 2 : Math.min(8, 1 - Math.floor(Math.log10(cost)));
+  return `$${cost.toFixed(digits)}`;
 }
 
 /**
