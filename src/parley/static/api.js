@@ -1,7 +1,8 @@
 // The HTTP API of docs/protocol.md: JSON requests, the requests that answer with a run's
 // event stream (send a message, edit one, regenerate a reply, reattach to a run; events.js
-// reads the stream), search, branches, and accounts (log in, log out, API tokens). Any
-// 401 sends the page to /login.
+// reads the stream), search, branches, a conversation's model, instructions and usage,
+// the models to choose from, and accounts (log in, log out, API tokens). Any 401 sends
+// the page to /login.
 
 /**
  * @typedef {object} Info
@@ -21,6 +22,35 @@
  * @property {boolean} pinned    listed before the others
  * @property {boolean} archived  listed only in the archive (still searchable)
  * @property {TitleSource} title_source
+ * @property {string | null} [model]         its model (an id of GET /api/models); null: the default
+ * @property {string | null} [instructions]  its own instructions, added to the operator's
+ */
+
+/**
+ * A model to choose from. Prices are USD per million tokens, null when unknown.
+ * @typedef {object} ModelChoice
+ * @property {string} id
+ * @property {number | null} context_window  tokens, null when unknown
+ * @property {boolean} images
+ * @property {boolean} documents
+ * @property {('images' | 'documents')[]} assumed  the flags nothing confirms
+ * @property {number | null} input_price
+ * @property {number | null} output_price
+ */
+
+/**
+ * What a conversation's replies used, all of them (every branch).
+ * @typedef {object} ConversationUsage
+ * @property {number} replies
+ * @property {number} input_tokens
+ * @property {number} output_tokens
+ * @property {number | null} cost  USD of the priced replies; null when none is priced
+ * @property {number} unpriced     replies whose model has no known price
+ */
+
+/**
+ * What the conversation settings dialog saves: null is the default model, no instructions.
+ * @typedef {{model?: string | null, instructions: string | null}} ConversationSettings
  */
 
 /**
@@ -296,6 +326,23 @@ export const setPinned = (id, pinned) => _json('PATCH', _conv(id), { pinned });
  * @returns {Promise<Conversation>}
  */
 export const setArchived = (id, archived) => _json('PATCH', _conv(id), { archived });
+
+/**
+ * Choose the conversation's model and instructions (a 422 says why they were refused).
+ * @param {string} id
+ * @param {ConversationSettings} settings
+ * @returns {Promise<Conversation>}
+ */
+export const updateSettings = (id, settings) => _json('PATCH', _conv(id), settings);
+
+/** @returns {Promise<ModelChoice[]>} the models to choose from, the default first */
+export const listModels = () => _json('GET', '/api/models');
+
+/**
+ * @param {string} id
+ * @returns {Promise<ConversationUsage>}
+ */
+export const getUsage = (id) => _json('GET', `${_conv(id)}/usage`);
 
 /**
  * @param {string} id

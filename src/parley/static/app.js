@@ -1,15 +1,18 @@
 // Start-up and wiring: finds the page's elements, connects the sidebar, the search box
 // and dialog, the chat and the composer, keeps the URL (/c/<id>) in step with the open
-// conversation, shows the account controls in accounts mode, and owns the keyboard
-// shortcuts (Esc, Ctrl+K / ⌘K) and the narrow-screen sidebar toggle.
+// conversation, opens the conversation settings, shows the account controls in accounts
+// mode, and owns the keyboard shortcuts (Esc, Ctrl+K / ⌘K) and the narrow-screen sidebar
+// toggle.
 
 import { Account } from './account.js';
 import * as api from './api.js';
 import { Chat } from './chat.js';
 import { Composer } from './composer.js';
 import { byId } from './dom.js';
+import { ConversationHeader } from './header.js';
 import { SearchBox } from './search.js';
 import { SearchDialog } from './searchdialog.js';
+import { SettingsDialog } from './settingsdialog.js';
 import { Sidebar } from './sidebar.js';
 import { TokensDialog } from './tokens.js';
 
@@ -18,7 +21,7 @@ const newChat = byId('new-chat', HTMLButtonElement);
 const searchOpen = byId('search-open', HTMLButtonElement);
 const toggle = byId('sidebar-toggle', HTMLButtonElement);
 const backdrop = byId('backdrop', HTMLElement);
-const modelName = byId('model-name', HTMLElement);
+const settingsOpen = byId('settings-open', HTMLButtonElement);
 const modelNotice = byId('model-notice', HTMLElement);
 const prompt = byId('prompt', HTMLTextAreaElement);
 const narrow = window.matchMedia('(max-width: 700px)');
@@ -27,6 +30,12 @@ const composer = new Composer(
   { form: byId('composer', HTMLFormElement), prompt, counter: byId('counter', HTMLElement) },
   { submit: (text) => void chat.send(text), busy: () => chat.busy },
 );
+
+const header = new ConversationHeader({
+  model: byId('model-name', HTMLElement),
+  usage: byId('conversation-usage', HTMLElement),
+  settings: settingsOpen,
+});
 
 const chat = new Chat(
   {
@@ -59,6 +68,7 @@ const chat = new Chat(
       void sidebar.refresh();
     },
   },
+  header,
 );
 
 const sidebar = new Sidebar(
@@ -82,7 +92,7 @@ const sidebar = new Sidebar(
       }
     },
     renamed(conversation) {
-      chat.renamed(conversation);
+      chat.updated(conversation);
     },
     deleted(id) {
       if (id !== chat.conversationId) return;
@@ -114,6 +124,24 @@ const searchDialog = new SearchDialog(
     close: byId('search-close', HTMLButtonElement),
   },
   { open: _showHit },
+);
+
+const settingsDialog = new SettingsDialog(
+  {
+    dialog: byId('settings-dialog', HTMLDialogElement),
+    form: byId('settings-form', HTMLFormElement),
+    model: byId('settings-model', HTMLSelectElement),
+    modelHint: byId('settings-model-hint', HTMLElement),
+    instructions: byId('settings-instructions', HTMLTextAreaElement),
+    error: byId('settings-error', HTMLElement),
+    cancel: byId('settings-cancel', HTMLButtonElement),
+    save: byId('settings-save', HTMLButtonElement),
+  },
+  {
+    saved(conversation) {
+      chat.updated(conversation);
+    },
+  },
 );
 
 const account = new Account(
@@ -206,6 +234,11 @@ newChat.addEventListener('click', () => _show(null, true));
 
 searchOpen.addEventListener('click', () => searchDialog.open(searchOpen));
 
+settingsOpen.addEventListener('click', () => {
+  const id = chat.conversationId;
+  if (id) void settingsDialog.open(id, settingsOpen);
+});
+
 toggle.addEventListener('click', () => {
   const open = !_sidebarShown();
   _setSidebarOpen(open);
@@ -247,8 +280,7 @@ document.addEventListener('keydown', (event) => {
 
 api.getInfo().then(
   (info) => {
-    modelName.textContent = info.model;
-    modelName.hidden = false;
+    header.setDefaultModel(info.model);
     if (info.model_notice) {
       modelNotice.textContent = info.model_notice;
       modelNotice.hidden = false;

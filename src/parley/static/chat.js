@@ -3,7 +3,8 @@
 // the rest of the page what changed (the hooks). The parts are their own modules:
 // chatview.js the controls and their state, runview.js a run streaming into the log,
 // branches.js the message actions (edit, regenerate, versions, fork), pages.js paging,
-// titles.js waiting for the model's title.
+// titles.js waiting for the model's title, header.js the model and usage totals shown
+// beside the title.
 
 import * as api from './api.js';
 import { Branches } from './branches.js';
@@ -18,6 +19,7 @@ import { awaitTitle } from './titles.js';
 /** @typedef {import('./actions.js').MessageActions} MessageActions */
 /** @typedef {import('./api.js').Conversation} Conversation */
 /** @typedef {import('./chatview.js').ChatElements} ChatElements */
+/** @typedef {import('./header.js').ConversationHeader} ConversationHeader */
 /** @typedef {import('./loading.js').Loaded} Loaded */
 /** @typedef {import('./loading.js').OpenOptions} OpenOptions */
 
@@ -34,9 +36,11 @@ export class Chat {
   /**
    * @param {ChatElements} elements
    * @param {ChatHooks} hooks
+   * @param {ConversationHeader} header
    */
-  constructor(elements, hooks) {
+  constructor(elements, hooks, header) {
     this._hooks = hooks;
+    this._header = header;
     /** @type {MessageActions} what the buttons of each message do: Branches' business */
     const actions = {
       edit: (element, message) => this._branches.edit(element, message),
@@ -93,15 +97,19 @@ export class Chat {
     this._reset();
     this._view.conversationId = null;
     this._view.setTitle(null);
+    this._header.show(null);
     this._view.showEmpty();
   }
 
   /**
-   * Show a new title if it is the open conversation's (renamed from the sidebar).
+   * Show what changed if it is the open conversation (renamed from the sidebar, its
+   * model or instructions saved in the settings dialog).
    * @param {Conversation} conversation
    */
-  renamed(conversation) {
-    if (conversation.id === this.conversationId) this._view.setTitle(conversation.title);
+  updated(conversation) {
+    if (conversation.id !== this.conversationId) return;
+    this._view.setTitle(conversation.title);
+    this._header.show(conversation);
   }
 
   /**
@@ -140,6 +148,8 @@ export class Chat {
     log.removeAttribute('aria-busy');
     const { conversation, page, problem } = loaded;
     view.setTitle(conversation.title);
+    this._header.show(conversation);
+    void this._header.refreshUsage();
 
     const { items, runId, generating } = whatToShow(loaded, options);
     for (const message of items) log.append(view.render(message));
@@ -211,6 +221,7 @@ export class Chat {
         conversationId = view.conversationId = conversation.id;
         created = true;
         view.setTitle(conversation.title);
+        this._header.show(conversation);
         this._hooks.created(conversation);
       } catch (error) {
         refused(error);
@@ -244,14 +255,17 @@ export class Chat {
   /**
    * Fetch the conversation again: once its first prompt is saved or a reply ends, the
    * server may have set its title, and its place in the list has changed. After a reply,
-   * a provisional title is followed until the model's replaces it.
+   * a provisional title is followed until the model's replaces it, and the totals of
+   * what its replies used are fetched again.
    * @param {string} id
    * @param {boolean} replied  a reply has ended
    */
   _refreshConversation(id, replied) {
     api.getConversation(id).then(
       (conversation) => {
-        if (this.conversationId === id) this._view.setTitle(conversation.title);
+        const open = this.conversationId === id;
+        if (open) this.updated(conversation);
+        if (open && replied) void this._header.refreshUsage();
         this._hooks.changed(conversation);
         if (!replied) return;
         awaitTitle(conversation, (titled) => {

@@ -7,13 +7,13 @@
 
 import { toolbar } from './actions.js';
 import { h, icon } from './dom.js';
+import { usageText } from './usage.js';
 
 /** @typedef {import('./actions.js').MessageActions} MessageActions */
 /** @typedef {import('./api.js').Message} Message */
 /** @typedef {import('./api.js').Part} Part */
 /** @typedef {import('./api.js').Status} Status */
 /** @typedef {import('./api.js').Done} Done */
-/** @typedef {import('./api.js').Usage} Usage */
 
 /** @type {Record<string, string>} */
 const STATUS_LABELS = { stopped: 'Stopped', interrupted: 'Interrupted' };
@@ -81,31 +81,6 @@ export function notice(text, onRetry) {
 }
 
 /**
- * @param {Usage} usage
- * @returns {string}
- */
-function _usageText(usage) {
-  const n = (/** @type {number} */ value) => value.toLocaleString();
-  const parts = [`${n(usage.input_tokens)} in`, `${n(usage.output_tokens)} out`];
-  if (usage.cache_read_tokens) parts.push(`${n(usage.cache_read_tokens)} cached`);
-  if (usage.reasoning_tokens) parts.push(`${n(usage.reasoning_tokens)} reasoning`);
-  // An unknown price is "—", never $0.
-  parts.push(usage.cost == null ? 'cost —' : _dollars(usage.cost));
-  return parts.join(' · ');
-}
-
-/**
- * A cost in USD, with the digits a small amount needs ($0.0012, not $0.00).
- * @param {number} cost
- * @returns {string}
- */
-function _dollars(cost) {
-  if (cost === 0) return '$0';
-  const digits = cost >= 1 ? 2 : Math.min(8, 1 - Math.floor(Math.log10(cost)));
-  return `$${cost.toFixed(digits)}`;
-}
-
-/**
  * The string index reached by stepping `count` code points forward from `from`.
  * The server counts characters as Python does (code points) while JavaScript strings
  * index UTF-16 units, so an emoji is 1 for the server and 2 here.
@@ -149,8 +124,10 @@ export class AssistantMessage {
     this._actions = actions;
     this.parts = h('div', { class: 'msg__parts' });
     this._status = h('span', { class: 'msg__status' });
-    this._usage = h('span', { class: 'msg__usage' });
-    this._meta = h('div', { class: 'msg__meta' }, this._status, this._usage);
+    // Which model wrote the reply: conversations can change model between replies.
+    this._model = h('span', { class: 'msg__model', 'data-testid': 'reply-model' });
+    this._usage = h('span', { class: 'msg__usage', 'data-testid': 'reply-usage' });
+    this._meta = h('div', { class: 'msg__meta' }, this._status, this._model, this._usage);
     /** @type {HTMLElement | null} */
     this._error = null;
     this.element = h(
@@ -163,6 +140,7 @@ export class AssistantMessage {
     /** @type {TextPart | ThinkingPart | null} the part that deltas extend */
     this._current = null;
     this.setStatus(message.status);
+    this.setModel(message.model);
   }
 
   /**
@@ -317,6 +295,12 @@ export class AssistantMessage {
     this._status.textContent = STATUS_LABELS[status] ?? '';
   }
 
+  /** @param {string | null | undefined} model  the model that writes (or wrote) this reply */
+  setModel(model) {
+    if (!model) return;
+    this._model.replaceChildren(h('span', { class: 'visually-hidden' }, 'Model: '), model);
+  }
+
   /** @returns {string} the status shown */
   get status() {
     return this.element.getAttribute('data-status') ?? '';
@@ -331,10 +315,8 @@ export class AssistantMessage {
     if (done.id) this.element.setAttribute('data-id', done.id);
     this.setStatus(done.status);
     if (done.status === 'error') this.fail(done.error || 'The reply failed.');
-    if (done.usage) {
-      this._usage.textContent = _usageText(done.usage);
-      if (done.model) this._usage.title = done.model;
-    }
+    this.setModel(done.model);
+    if (done.usage) this._usage.textContent = usageText(done.usage);
   }
 }
 
