@@ -9,6 +9,7 @@ import pydantic_ai.models
 import pytest
 from fastapi.testclient import TestClient
 from pydantic_ai.agent import AbstractAgent
+from pydantic_ai.models import Model
 
 from parley.app import create_app
 from parley.settings import Settings
@@ -77,8 +78,12 @@ def settings(database_url: str) -> Settings:
 def make_client(settings: Settings) -> Iterator[Callable[..., TestClient]]:
     clients: list[TestClient] = []
 
-    def make(agent: AbstractAgent[Any, Any] | None, **overrides: Any) -> TestClient:
-        app = create_app(settings.model_copy(update=overrides), agent=agent)
+    def make(
+        agent: AbstractAgent[Any, Any] | None,
+        models: list[tuple[str, Model]] | None = None,
+        **overrides: Any,
+    ) -> TestClient:
+        app = create_app(settings.model_copy(update=overrides), agent=agent, models=models)
         client = TestClient(app, base_url="http://localhost")
         client.__enter__()
         clients.append(client)

@@ -12,12 +12,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from pydantic_ai.agent import AbstractAgent
+from pydantic_ai.models import Model
 
 from . import __version__
 from .accounts.passwords import Passwords
 from .accounts.ratelimit import LoginLimits
 from .accounts.store import Accounts
-from .agents.loading import close_agent, load_agent, model_label, model_notice
+from .agents.catalog import build_catalog
+from .agents.loading import close_agent, load_agent, load_models, model_label, model_notice
 from .chat.store import Store
 from .db.clock import now
 from .db.engine import create_engine
@@ -26,14 +28,34 @@ from .runs.service import Runs
 from .settings import Settings
 from .web import errors
 from .web.deps import Services, current_owner
-from .web.routes import apidocs, auth, conversations, messages, pages, runs, search, tokens
+from .web.routes import (
+    apidocs,
+    auth,
+    catalog,
+    conversations,
+    messages,
+    pages,
+    runs,
+    search,
+    tokens,
+    usage,
+)
 from .web.security import BodySizeLimit, RequestGuard, SecurityHeaders
 
 
-def create_app(settings: Settings, agent: AbstractAgent[Any, Any] | None = None) -> FastAPI:
-    """Build Parley. `agent` overrides the one the settings name (tests pass their own)."""
-    chosen = agent if agent is not None else load_agent(settings)
-    services = Services(settings, model=model_label(chosen), model_notice=model_notice(chosen))
+def create_app(
+    settings: Settings,
+    agent: AbstractAgent[Any, Any] | None = None,
+    models: list[tuple[str, Model]] | None = None,
+) -> FastAPI:
+    """Build Parley. `agent` overrides the one the settings name, and `models` the models
+    they list (tests pass their own)."""
+    choices = models if models is not None else load_models(settings)
+    chosen = agent if agent is not None else load_agent(settings, choices)
+    offer = build_catalog(chosen, choices, model_label(chosen))
+    services = Services(
+        settings, model=offer.default.id, model_notice=model_notice(chosen), catalog=offer
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -52,7 +74,7 @@ def create_app(settings: Settings, agent: AbstractAgent[Any, Any] | None = None)
         services.login_limits = LoginLimits(
             engine, settings.login_attempts, settings.login_attempts_per_address
         )
-        services.runs = runs_ = Runs(store, chosen, services.model, settings)
+        services.runs = runs_ = Runs(store, chosen, offer, settings)
         if engine.dialect.name == "sqlite":
             # One process per SQLite file: whatever is still running was left by a dead one.
             await runs_.run_store.interrupt()
@@ -73,7 +95,7 @@ def create_app(settings: Settings, agent: AbstractAgent[Any, Any] | None = None)
             await engine.dispose()
             passwords.close()
             if agent is None:
-                close_agent(chosen)
+                close_agent(chosen, choices)
 
     # FastAPI's own docs page loads its scripts from a CDN: Parley serves its own (apidocs).
     app = FastAPI(
@@ -84,11 +106,13 @@ def create_app(settings: Settings, agent: AbstractAgent[Any, Any] | None = None)
 
     api = APIRouter(prefix="/api", dependencies=[Depends(current_owner)])
     api.include_router(pages.info)
+    api.include_router(catalog.router)
     api.include_router(conversations.router)
     api.include_router(messages.router)
     api.include_router(runs.router)
     api.include_router(search.router)
     api.include_router(tokens.router)
+    api.include_router(usage.router)
     app.include_router(api)
     # Logging in is the one thing that cannot need a user already.
     app.include_router(auth.router, prefix="/api")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -25,6 +26,13 @@ class Settings(BaseSettings):
         description=(
             "Pydantic AI model string (openai:gpt-4o, anthropic:…, ollama:…) or "
             "local:/path/to/model.gguf; unset, the bundled local model answers."
+        ),
+    )
+    models: list[str] = Field(
+        default=[],
+        description=(
+            "Models people may choose from, per conversation (JSON list of model strings as "
+            "for `model`); the first is the default. `--model` given more than once sets it."
         ),
     )
     agent: str | None = Field(
@@ -75,6 +83,16 @@ class Settings(BaseSettings):
     )
     login_attempts_per_address: int = Field(
         default=20, gt=0, description="Failed logins per client address per 15 minutes before 429."
+    )
+    max_cost_per_reply: Decimal | None = Field(
+        default=None,
+        gt=0,
+        description="USD one reply may cost (Pydantic AI's cost_limit): the reply stops there.",
+    )
+    daily_budget: Decimal | None = Field(
+        default=None,
+        gt=0,
+        description="USD a user's replies may cost per UTC day (429 until midnight after it).",
     )
     max_runs_per_user: int = Field(
         default=4, gt=0, description="Replies one user may have generating at once (429 beyond)."

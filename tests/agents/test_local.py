@@ -114,7 +114,7 @@ def test_fitting_keeps_instructions_and_the_newest_turns() -> None:
 
 
 def test_no_model_configured_means_the_bundled_local_model() -> None:
-    agent = load_agent(Settings())
+    agent = load_agent(Settings(), [])
     assert isinstance(agent.model, LocalModel)
     assert agent.model.path == BUNDLED
     assert model_label(agent) == "local:SmolLM2-135M-Instruct.Q4_1"

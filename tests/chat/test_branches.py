@@ -299,7 +299,7 @@ def test_pinned_conversations_come_first_and_archived_ones_apart(
     client.patch(f"/api/conversations/{a}", json={"pinned": False})
     assert listed() == [c, b, a]
     empty = client.patch(f"/api/conversations/{a}", json={})
-    assert empty.status_code == 422 and "title, pinned or archived" in empty.json()["detail"]
+    assert empty.status_code == 422 and "title, pinned, archived" in empty.json()["detail"]
 
 
 def test_a_page_around_a_deep_message_then_paging_both_ways(

@@ -3,16 +3,23 @@ Pydantic AI, on the reply and in its `done` event; an unknown price is null, nev
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import genai_prices
 import pytest
+from fastapi.testclient import TestClient
+from pydantic_ai import Agent
+from pydantic_ai.messages import ModelMessage
+from pydantic_ai.models.function import AgentInfo, FunctionModel
 
+from ..support.cli import migrate, run_cli
 from ..support.client import new_conversation, saved_messages, send
 from ..support.fake_openai import FakeOpenAI, reply_to
-from ..support.processes import Server
+from ..support.models import Echo, prompts_of
+from ..support.processes import Server, side_by_side
 
 
 @pytest.fixture
@@ -74,3 +81,138 @@ def test_an_unknown_model_has_no_cost_rather_than_zero(
         assert usage["cost"] is None
         _, reply = saved_messages(client, cid)
         assert reply["usage"]["cost"] is None
+
+
+# -- The ledger: totals, budgets -------------------------------------------------------------
+
+
+class PricedModel(FunctionModel):
+    """A FunctionModel that Pydantic AI prices as gpt-4o (its usage is estimated from the
+    text): costs known in advance, without a provider."""
+
+    @property
+    def system(self) -> str:
+        return "openai"
+
+
+def _priced(name: str = "gpt-4o") -> PricedModel:
+    async def stream(messages: list[ModelMessage], _info: AgentInfo) -> AsyncIterator[str]:
+        yield f"An answer to {prompts_of(messages)[-1]}"
+
+    return PricedModel(stream_function=stream, model_name=name)
+
+
+def _totals(client: TestClient, path: str, **params: str) -> Any:
+    response = client.get(path, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_usage_adds_up_per_conversation_model_and_day_and_outlives_a_delete(
+    make_client: Callable[..., TestClient],
+) -> None:
+    unpriced = Echo().agent().model
+    assert isinstance(unpriced, FunctionModel)
+    client = make_client(Agent(_priced()), models=[("gpt-4o", _priced()), ("house", unpriced)])
+    first, second = new_conversation(client), new_conversation(client)
+    costs: list[Decimal] = []
+    for prompt in ("one", "two", "three"):
+        usage = send(client, first, prompt)[-1].data["usage"]
+        costs.append(Decimal(str(usage["cost"])))
+    client.patch(f"/api/conversations/{second}", json={"model": "house"})
+    assert send(client, second, "four")[-1].data["usage"]["cost"] is None
+
+    mine = _totals(client, f"/api/conversations/{first}/usage")
+    assert (mine["replies"], mine["unpriced"]) == (3, 0)
+    assert Decimal(str(mine["cost"])) == sum(costs)
+    theirs = _totals(client, f"/api/conversations/{second}/usage")
+    assert (theirs["replies"], theirs["unpriced"], theirs["cost"]) == (1, 1, None)
+
+    by_model = {t["key"]: t for t in _totals(client, "/api/usage", group_by="model")}
+    assert set(by_model) == {"gpt-4o", "house"}
+    assert by_model["gpt-4o"]["input_tokens"] == mine["input_tokens"]
+    day = datetime.now(UTC).date()
+    (today,) = _totals(client, "/api/usage", group_by="day")
+    assert (today["key"], today["replies"]) == (day.isoformat(), 4)
+    assert _totals(client, "/api/usage", **{"from": str(day + timedelta(days=1))}) == [
+        {
+            **today,
+            "key": None,
+            "replies": 0,
+            "input_tokens": 0,
+            "output_tokens": 0,
+            "cost": None,
+            "unpriced": 0,
+        }
+    ]
+    bad = client.get("/api/usage", params={"from": "2026-02-02", "to": "2026-02-01"})
+    assert bad.status_code == 422 and "first day" in bad.json()["detail"]
+
+    # What was spent stays spent.
+    before = _totals(client, "/api/usage")
+    assert client.delete(f"/api/conversations/{first}").status_code == 204
+    assert _totals(client, "/api/usage") == before
+    assert client.get(f"/api/conversations/{first}/usage").status_code == 404
+
+
+def test_the_daily_budget_refuses_the_next_reply_with_when_it_resets(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(Agent(_priced()), daily_budget=Decimal("0.000001"))
+    cid = new_conversation(client)
+    assert send(client, cid, "spend it")[-1].data["status"] == "complete"
+    refused = client.post(f"/api/conversations/{cid}/messages", json={"prompt": "more"})
+    assert refused.status_code == 429
+    assert "today's budget of $0.000001" in refused.json()["detail"]
+    assert "resets at 00:00 UTC" in refused.json()["detail"]
+    assert 0 < int(refused.headers["Retry-After"]) <= 86_400
+    # Nothing was written for the refused prompt.
+    assert len(client.get(f"/api/conversations/{cid}/messages").json()["items"]) == 2
+
+
+def test_a_reply_over_the_cost_limit_stops_with_an_error(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(Agent(_priced()), max_cost_per_reply=Decimal("0.0000000001"))
+    cid = new_conversation(client)
+    done = send(client, cid, "an expensive question")[-1].data
+    assert done["status"] == "error"
+    assert "cost_limit" in done["error"]
+
+
+def test_parley_usage_shows_every_users_totals(
+    make_client: Callable[..., TestClient], database_url: str
+) -> None:
+    client = make_client(Agent(_priced()))
+    send(client, new_conversation(client), "hello")
+    result = run_cli("usage", "--database-url", database_url)
+    assert result.returncode == 0, result.stderr
+    header, row = result.stdout.splitlines()
+    assert header.split()[:3] == ["user", "replies", "input"]
+    assert row.split()[:2] == ["local", "1"]
+    by_model = run_cli("usage", "--database-url", database_url, "--group-by", "model")
+    assert by_model.stdout.splitlines()[1].split()[0] == "openai:gpt-4o"
+
+
+@pytest.mark.slow
+def test_the_daily_budget_holds_across_two_processes(
+    serve: Callable[..., Server], database_url: str, fake_openai: FakeOpenAI
+) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite serves one process")
+    migrate(database_url)
+    env = {
+        "PARLEY_MODEL": "openai-chat:gpt-4o",
+        "OPENAI_BASE_URL": fake_openai.base_url,
+        "OPENAI_API_KEY": "test-key",
+        "PARLEY_GENERATE_TITLES": "false",
+        "PARLEY_DAILY_BUDGET": "0.000001",
+    }
+    a, b = side_by_side(serve, 2, env=env)
+    with a.client() as on_a, b.client() as on_b:
+        cid = new_conversation(on_a)
+        assert send(on_a, cid, "spend it on A")[-1].data["status"] == "complete"
+        other = new_conversation(on_b)
+        refused = on_b.post(f"/api/conversations/{other}/messages", json={"prompt": "on B"})
+        assert refused.status_code == 429, refused.text
+        assert "budget" in refused.json()["detail"]

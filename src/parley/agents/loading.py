@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic_ai import Agent
 from pydantic_ai.agent import AbstractAgent
-from pydantic_ai.models import Model
+from pydantic_ai.models import Model, infer_model
 
 from ..settings import Settings
 from .local import LocalModel, bundled_model_path
@@ -26,16 +26,38 @@ BUNDLED_NOTICE = (
 )
 
 
-def load_agent(settings: Settings) -> AbstractAgent[Any, Any]:
+def model_specs(settings: Settings) -> list[str]:
+    """The configured model strings, the default first (none: the agent's own model)."""
+    if settings.models:
+        return list(dict.fromkeys(settings.models))
+    return [settings.model] if settings.model else []
+
+
+def load_model(spec: str, settings: Settings) -> Model:
+    if spec.startswith(LOCAL_PREFIX):
+        return _local_model(Path(spec.removeprefix(LOCAL_PREFIX)), settings)
+    try:
+        return infer_model(spec)
+    except Exception as exc:  # the provider's own message says what is missing
+        raise AgentConfigError(f"cannot use model {spec!r}: {exc}") from exc
+
+
+def load_models(settings: Settings) -> list[tuple[str, Model]]:
+    """Each configured model with its id for the catalog: the model string, or for a GGUF
+    file `local:` and its name (not the path of a file on the server)."""
+    found = []
+    for spec in model_specs(settings):
+        model = load_model(spec, settings)
+        found.append((model_label_of(model) if isinstance(model, LocalModel) else spec, model))
+    return found
+
+
+def load_agent(settings: Settings, models: list[tuple[str, Model]]) -> AbstractAgent[Any, Any]:
+    """The user's agent, or an agent of the default model (of `models`, loaded already)."""
     if settings.agent:
         return _import_agent(settings.agent)
-    if settings.model and settings.model.startswith(LOCAL_PREFIX):
-        return Agent(_local_model(Path(settings.model.removeprefix(LOCAL_PREFIX)), settings))
-    if settings.model:
-        try:
-            return Agent(settings.model)
-        except Exception as exc:  # the provider's own message says what is missing
-            raise AgentConfigError(f"cannot use model {settings.model!r}: {exc}") from exc
+    if models:
+        return Agent(models[0][1])
     # No model configured: the bundled local model, so a fresh install answers offline.
     bundled = bundled_model_path()
     if bundled is None:
@@ -46,9 +68,9 @@ def load_agent(settings: Settings) -> AbstractAgent[Any, Any]:
     return Agent(_local_model(bundled, settings))
 
 
-def close_agent(agent: AbstractAgent[Any, Any]) -> None:
-    """Free what the agent's model holds (a local model's llama.cpp context)."""
-    if isinstance(agent.model, LocalModel):
+def close_agent(agent: AbstractAgent[Any, Any], models: list[tuple[str, Model]]) -> None:
+    """Free what the models hold (a local model's llama.cpp context)."""
+    if isinstance(agent.model, LocalModel) or any(isinstance(m, LocalModel) for _, m in models):
         from .local.engine import close_engines
 
         close_engines()
@@ -57,8 +79,12 @@ def close_agent(agent: AbstractAgent[Any, Any]) -> None:
 def model_label(agent: AbstractAgent[Any, Any]) -> str:
     model = agent.model
     if isinstance(model, Model):
-        return f"{model.system}:{model.model_name}"
+        return model_label_of(model)
     return str(model) if model else "unknown"
+
+
+def model_label_of(model: Model) -> str:
+    return f"{model.system}:{model.model_name}"
 
 
 def model_notice(agent: AbstractAgent[Any, Any]) -> str | None:

@@ -111,6 +111,10 @@ class Conversation(BaseModel):
     title_source: TitleSource = "prompt"
     pinned: bool = False
     archived: bool = False
+    # The conversation's model (an id from GET /api/models); None: the operator's default.
+    model: str | None = None
+    # Added after the operator's instructions on every reply in this conversation.
+    instructions: str | None = None
     created_at: datetime
     updated_at: datetime
     active_run_id: str | None = None

@@ -43,6 +43,8 @@ def conversation_of(row: sa.RowMapping | dict[str, Any]) -> Conversation:
         title_source=row.get("title_source", "prompt"),
         pinned=bool(row.get("pinned", False)),
         archived=bool(row.get("archived", False)),
+        model=row.get("model"),
+        instructions=row.get("instructions"),
         created_at=as_utc(row["created_at"]),
         updated_at=as_utc(row["updated_at"]),
         active_run_id=row.get("active_run_id"),

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -27,6 +28,7 @@ from .history import HistoryCache, dump_clean, dump_messages, read_history
 from .models import Conversation, Message, Part, Status, TextPart, TitleSource, Usage
 from .rows import active_run, conversation_of, conversation_row, message_of, owned
 from .tree import Tree, load_tree
+from .usage import check_budget, record
 
 # What a message list reads: not the model's messages, the largest column by far and not what
 # the UI shows.
@@ -49,6 +51,11 @@ class Turn:
     first: bool = False
     # False when regenerating: the prompt is the one already stored.
     new_user: bool = True
+    # The model answering (the conversation's, as chosen when the turn started) and the
+    # conversation's own instructions.
+    model: str = ""
+    instructions: str | None = None
+    owner: str = ""
 
 
 class ConversationBusy(Exception):
@@ -61,6 +68,13 @@ class TooManyReplies(Exception):
 
 class BadCursor(ValueError):
     """A pagination cursor this server did not give out, or that no longer points anywhere."""
+
+
+class Unset:
+    """A field a PATCH did not name (None is a value: back to the default)."""
+
+
+UNSET = Unset()
 
 
 class MessageNotFound(LookupError):
@@ -163,9 +177,16 @@ class Store:
         title: str | None = None,
         pinned: bool | None = None,
         archived: bool | None = None,
+        model: str | Unset | None = UNSET,
+        instructions: str | Unset | None = UNSET,
     ) -> Conversation | None:
-        """Rename, pin or archive. Renaming makes the title the user's: never replaced."""
+        """Rename, pin, archive, or set the model and instructions (None: back to the
+        default, none). Renaming makes the title the user's: never replaced."""
         values: dict[str, Any] = {}
+        if not isinstance(model, Unset):
+            values["model"] = model
+        if not isinstance(instructions, Unset):
+            values["instructions"] = instructions or None
         if title is not None:
             values |= {"title": title, "title_source": "user", "updated_at": now()}
         if pinned is not None:
@@ -341,20 +362,23 @@ class Store:
         conversation_id: str,
         what: Fresh | Regenerate,
         run_id: str,
-        model: str,
+        model: str | Callable[[str | None], str],
         process_id: str = "",
         max_replies: int | None = None,
+        daily_budget: Decimal | None = None,
     ) -> Turn | None:
         """Save the user's message (unless regenerating), an empty assistant message and the
         run, in one transaction, and make the new reply the conversation's current branch.
 
         None if the conversation does not exist (or was deleted meanwhile). Raises
         ConversationBusy if it has a reply generating, TooManyReplies if the owner has
-        `max_replies` generating: both decided inside the transaction, so a burst of sends, in
+        `max_replies` generating, OverBudget if the owner's replies today cost `daily_budget`:
+        all decided inside the transaction, so a burst of sends, in
         one process or several, cannot all pass the check before any of them writes.
         MessageNotFound or WrongRole for an edit or regeneration of the wrong message.
         Also returns the model history before the prompt, read in the same transaction so it
-        matches the rows just written.
+        matches the rows just written. `model` names the model answering, or is given the
+        conversation's chosen model (None: the default) and names it.
         """
         stamp = now()
         try:
@@ -364,11 +388,16 @@ class Store:
                 conv = await conversation_row(conn, owner, conversation_id, for_update=True)
                 if conv is None:
                     return None
+                answering = model(conv["model"]) if callable(model) else model
                 tree = await load_tree(conn, conversation_id)
                 if tree.generating:
                     raise ConversationBusy(conversation_id)
                 if max_replies is not None:
                     await _check_replies(conn, owner, max_replies)
+                if daily_budget is not None:
+                    # Under the owner's lock: what the owner spent is read where it is decided.
+                    await lock_key(conn, f"replies:{owner}")
+                    await check_budget(conn, owner, daily_budget, stamp)
                 if isinstance(what, Regenerate):
                     user = await _prompt_of_reply(conn, tree, what.message_id)
                     new_user = False
@@ -391,7 +420,7 @@ class Store:
                     "model_messages": "[]",
                     "status": "generating",
                     "error": None,
-                    "model": model,
+                    "model": answering,
                     "usage": None,
                     "run_id": run_id,
                     "created_at": stamp,
@@ -435,6 +464,9 @@ class Store:
                     user["model_messages"],
                     first=first and title_source == "prompt",
                     new_user=new_user,
+                    model=answering,
+                    instructions=conv["instructions"],
+                    owner=owner,
                 )
         except IntegrityError:
             # The conversation was deleted between our read and our insert.
@@ -482,6 +514,8 @@ class Store:
             await conn.execute(
                 messages.update().where(messages.c.id == turn.assistant.id).values(**values)
             )
+            if usage is not None and turn.owner:
+                await record(conn, turn.owner, turn.conversation_id, turn.model, usage, stamp)
             await _end_run(conn, turn, stamp)
         if request is None:
             request = ModelMessagesTypeAdapter.validate_json(turn.user_request_json)

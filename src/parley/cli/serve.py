@@ -12,7 +12,13 @@ from .urls import redacted
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = commands.add_parser("serve", help="run Parley")
-    serve.add_argument("--model", help="Pydantic AI model string, e.g. openai:gpt-4o")
+    serve.add_argument(
+        "--model",
+        action="append",
+        dest="models",
+        help="Pydantic AI model string, e.g. openai:gpt-4o; more than once: the models people "
+        "may choose from, the first the default",
+    )
     serve.add_argument("--agent", help="your agent as package.module:attribute")
     serve.add_argument("--instructions", help="instructions (system prompt) for every run")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .tables import conversations, messages, run_events, runs
+from .tables import conversations, messages, run_events, runs, usage_ledger
 
 
 async def delete_conversations(conn: AsyncConnection, which: sa.ColumnElement[bool]) -> int:
@@ -33,5 +33,7 @@ async def delete_conversations(conn: AsyncConnection, which: sa.ColumnElement[bo
 
 
 async def erase_owner(conn: AsyncConnection, owner_id: str) -> int:
-    """Delete every conversation of `owner_id` (the rest of a user goes with the user row)."""
+    """Delete every conversation of `owner_id`, and what they used (the rest of a user goes
+    with the user row)."""
+    await conn.execute(usage_ledger.delete().where(usage_ledger.c.owner_id == owner_id))
     return await delete_conversations(conn, conversations.c.owner_id == owner_id)

@@ -35,6 +35,10 @@ conversations = sa.Table(
     sa.Column("current_leaf_id", ID, nullable=True),
     sa.Column("pinned", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("archived", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The model chosen for this conversation (an id of the operator's catalog); None: the
+    # default. Its own instructions, added after the operator's.
+    sa.Column("model", sa.String(200), nullable=True),
+    sa.Column("instructions", sa.Text, nullable=True),
     sa.Column("created_at", TIME, nullable=False),
     sa.Column("updated_at", TIME, nullable=False),
     sa.Index(None, "owner_id", "updated_at", "id"),
@@ -150,6 +154,28 @@ login_attempts = sa.Table(
     sa.Column("key", sa.String(300), nullable=False),
     sa.Column("at", TIME, nullable=False),
     sa.Index(None, "key", "at"),
+)
+
+
+# What replies used and cost, added up per owner, conversation, UTC day and model in the
+# transaction that saves each reply. Kept when a conversation is deleted (it was spent); a
+# user's removal deletes theirs. Budgets and usage reports read this, never the messages.
+usage_ledger = sa.Table(
+    "usage_ledger",
+    metadata,
+    sa.Column("owner_id", sa.String(64), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("conversation_id", ID, primary_key=True),
+    sa.Column("model", sa.String(200), primary_key=True),
+    sa.Column("replies", sa.Integer, nullable=False),
+    sa.Column("input_tokens", sa.BigInteger, nullable=False),
+    sa.Column("output_tokens", sa.BigInteger, nullable=False),
+    sa.Column("cache_read_tokens", sa.BigInteger, nullable=False),
+    sa.Column("reasoning_tokens", sa.BigInteger, nullable=False),
+    # USD of the priced replies; `unpriced`: replies whose model has no known price.
+    sa.Column("cost", sa.Numeric(20, 10), nullable=False),
+    sa.Column("unpriced", sa.Integer, nullable=False),
+    sa.Index(None, "conversation_id"),
 )
 
 

@@ -24,6 +24,7 @@ from pydantic_ai.exceptions import ModelHTTPError, RunTimedOut
 from pydantic_ai.messages import ModelMessage, ModelRequest, UserPromptPart
 from pydantic_ai.usage import UsageLimits
 
+from ..agents.catalog import Catalog
 from ..chat.models import Status, Usage
 from ..chat.store import Fresh, Regenerate, Store
 from ..chat.text import clean_text
@@ -85,12 +86,16 @@ class Runs:
     """Starting, watching and stopping replies, in this process or any other on the database."""
 
     def __init__(
-        self, store: Store, agent: AbstractAgent[Any, Any], model: str, settings: Settings
+        self,
+        store: Store,
+        agent: AbstractAgent[Any, Any],
+        catalog: Catalog,
+        settings: Settings,
     ) -> None:
         self.store = store
         self.run_store = RunStore(store.engine)
         self.agent = agent
-        self.model = model
+        self.catalog = catalog
         self.settings = settings
         # Names this process in the runs it records, for whoever looks at them in the database.
         self.process_id = f"{socket.gethostname()}:{os.getpid()}:{new_id()[:6]}"
@@ -133,9 +138,10 @@ class Runs:
             conversation_id,
             what,
             run_id,
-            self.model,
+            lambda chosen: self.catalog.for_conversation(chosen).id,
             self.process_id,
             max_replies=self.settings.max_runs_per_user,
+            daily_budget=self.settings.daily_budget,
         )
         if turn is None:
             return None
@@ -243,13 +249,18 @@ class Runs:
         new_messages: list[ModelMessage] = []
         usage: Usage | None = None
         try:
+            choice = self.catalog.for_conversation(run.turn.model)
             async with self.agent.run_stream_events(
                 run.prompt,
                 message_history=run.turn.history,
-                instructions=self.settings.instructions,
+                # The conversation's model through the run's override (None: the agent's own),
+                # which keeps the agent's tools and instructions.
+                model=choice.model,
+                instructions=_instructions(self.settings.instructions, run.turn.instructions),
                 usage_limits=UsageLimits(
                     request_limit=self.settings.max_requests_per_reply,
                     output_tokens_limit=self.settings.max_output_tokens,
+                    cost_limit=self.settings.max_cost_per_reply,
                 ),
                 cancellation_token=run.token,
                 timeout=self.settings.run_timeout,
@@ -299,7 +310,7 @@ class Runs:
         finally:
             # Whatever happened above, the conversation takes the next prompt.
             if not run.finished:
-                run.publish("done", _done(run, "error", SAVE_FAILED, None, self.model))
+                run.publish("done", _done(run, "error", SAVE_FAILED, None, run.turn.model))
                 run.close()
             if self._active.get(run.conversation_id) is run:
                 del self._active[run.conversation_id]
@@ -341,7 +352,7 @@ class Runs:
             await self.store.fail_turn(run.turn, parts, SAVE_FAILED)
         if error:
             run.publish("error", {"detail": error})
-        run.publish("done", _done(run, status, error, usage, self.model))
+        run.publish("done", _done(run, status, error, usage, run.turn.model))
         try:
             rest = run.events[run.persisted :] if self.share_events else []
             await self.run_store.store_events(run.id, rest, run.persisted)
@@ -350,15 +361,17 @@ class Runs:
             log.exception("saving the events of run %s failed", run.id)
         run.close()
         if run.turn.first and status == "complete" and self.settings.generate_titles:
-            task = asyncio.create_task(self._title(run.conversation_id, run.prompt))
+            task = asyncio.create_task(self._title(run.conversation_id, run.prompt, run.turn.model))
             self._titles.add(task)
             task.add_done_callback(self._titles.discard)
 
-    async def _title(self, conversation_id: str, prompt: str) -> None:
-        """Name a conversation after its first reply, in the background: after `done`, so it
-        never delays the reply, and any failure only leaves the title taken from the prompt."""
+    async def _title(self, conversation_id: str, prompt: str, model_id: str) -> None:
+        """Name a conversation after its first reply, in the background, with the model that
+        wrote it: after `done`, so it never delays the reply, and any failure only leaves the
+        title taken from the prompt."""
         try:
-            title = await write_title(self.agent, prompt)
+            model = self.catalog.for_conversation(model_id).model or self.agent.model
+            title = await write_title(model, prompt)
             if title:
                 await self.store.set_generated_title(conversation_id, title)
         except Exception as exc:
@@ -375,6 +388,12 @@ def _done(
         "usage": usage.model_dump() if usage else None,
         "model": model,
     }
+
+
+def _instructions(operator: str | None, conversation: str | None) -> list[str] | None:
+    """The operator's instructions, then the conversation's own."""
+    given = [text for text in (operator, conversation) if text]
+    return given or None
 
 
 def _live_messages(stream: Any) -> list[ModelMessage]:

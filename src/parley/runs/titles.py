@@ -8,11 +8,10 @@ is capped at a few tokens, and whatever it answers is cut down to one clean line
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-from pydantic_ai.agent import AbstractAgent
 from pydantic_ai.direct import model_request
 from pydantic_ai.messages import ModelRequest, TextPart, UserPromptPart
+from pydantic_ai.models import Model
 
 from ..agents.local.model import LocalSettings
 from ..chat.text import clean_text
@@ -28,10 +27,9 @@ _TIMEOUT_SECONDS = 60.0
 INSTRUCTIONS = "You name conversations with a short title, like a headline of 2 to 5 words."
 
 
-async def write_title(agent: AbstractAgent[Any, Any], prompt: str) -> str | None:
+async def write_title(model: Model | str | None, prompt: str) -> str | None:
     """A title for a conversation that opened with `prompt`; None if the model gave nothing
     usable. Raises what the model raised."""
-    model = agent.model
     if model is None:
         return None
     request = ModelRequest(

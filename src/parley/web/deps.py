@@ -13,6 +13,7 @@ from fastapi import Depends, HTTPException, Request
 
 from ..accounts.ratelimit import LoginLimits
 from ..accounts.store import Accounts, User
+from ..agents.catalog import Catalog
 from ..chat.store import Store
 from ..runs.service import Runs
 from ..settings import Settings
@@ -28,6 +29,7 @@ class Services:
     settings: Settings
     model: str
     model_notice: str | None
+    catalog: Catalog
     store: Store | None = None
     runs: Runs | None = None
     accounts: Accounts | None = None
@@ -87,7 +89,12 @@ async def current_owner(s: ServicesDep, user: Annotated[User | None, Depends(cur
     return user.id
 
 
+def _catalog(s: ServicesDep) -> Catalog:
+    return s.catalog
+
+
 StoreDep = Annotated[Store, Depends(_store)]
+CatalogDep = Annotated[Catalog, Depends(_catalog)]
 RunsDep = Annotated[Runs, Depends(_runs)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 Owner = Annotated[str, Depends(current_owner)]

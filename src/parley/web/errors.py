@@ -12,6 +12,8 @@ from starlette.exceptions import HTTPException
 from ..accounts.ratelimit import TooManyAttempts
 from ..chat.store import BadCursor, ConversationBusy, MessageNotFound, TooManyReplies, WrongRole
 from ..chat.text import clean_json
+from ..chat.usage import OverBudget
+from ..db.clock import now
 from ..runs.service import RunNotFound
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(MessageNotFound, _message_not_found)
     app.add_exception_handler(WrongRole, _wrong_role)
     app.add_exception_handler(TooManyReplies, _too_many_runs)
+    app.add_exception_handler(OverBudget, _over_budget)
     app.add_exception_handler(TooManyAttempts, _too_many_attempts)
     app.add_exception_handler(Exception, _unexpected)
 
@@ -70,6 +73,20 @@ async def _too_many_runs(request: Request, _exc: Exception) -> JSONResponse:
         {"detail": f"You already have {limit} replies being generated. Wait or stop one."},
         status_code=429,
         headers={"Retry-After": "5"},
+    )
+
+
+async def _over_budget(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OverBudget)
+    seconds = max(1, int((exc.resets_at - now()).total_seconds() + 0.999))
+    hours, minutes = divmod((seconds + 59) // 60, 60)
+    return JSONResponse(
+        {
+            "detail": f"You have used today's budget of ${exc.budget}. It resets at 00:00 UTC "
+            f"(in {hours} h {minutes:02d} min)."
+        },
+        status_code=429,
+        headers={"Retry-After": str(seconds)},
     )
 
 

@@ -24,6 +24,7 @@ from ..chat.models import (
     Usage,
 )
 from ..chat.text import Text, check_text
+from ..chat.usage import Totals
 
 T = TypeVar("T")
 
@@ -40,21 +41,73 @@ Title = Annotated[
 ]
 
 
+class ModelInfo(BaseModel):
+    """A model to choose from (`GET /api/models`)."""
+
+    id: str
+    context_window: int | None
+    images: bool
+    documents: bool
+    assumed: list[Literal["images", "documents"]]
+    input_price: float | None
+    output_price: float | None
+
+
+class UsageTotals(BaseModel):
+    """Usage added up. `cost`: USD of the priced replies, null if none was priced; `unpriced`:
+    replies whose model has no known price (so a total is never a false 0). `key`: the model,
+    the UTC day (YYYY-MM-DD) or the user of a group."""
+
+    key: str | None = None
+    replies: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    reasoning_tokens: int
+    cost: float | None
+    unpriced: int
+
+    @classmethod
+    def of(cls, totals: Totals) -> UsageTotals:
+        return cls(
+            key=totals.key,
+            replies=totals.replies,
+            input_tokens=totals.input_tokens,
+            output_tokens=totals.output_tokens,
+            cache_read_tokens=totals.cache_read_tokens,
+            reasoning_tokens=totals.reasoning_tokens,
+            cost=float(totals.cost) if totals.cost is not None else None,
+            unpriced=totals.unpriced,
+        )
+
+
 class ConversationCreate(BaseModel):
     title: Title | None = None
 
 
+MAX_INSTRUCTIONS_CHARS = 20_000
+
+Instructions = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=MAX_INSTRUCTIONS_CHARS),
+    AfterValidator(check_text),
+]
+
+
 class ConversationUpdate(BaseModel):
-    """What to change; fields left out stay as they are."""
+    """What to change; fields left out stay as they are. `model` null: back to the default
+    model; `instructions` null or empty: none of the conversation's own."""
 
     title: Title | None = None
     pinned: bool | None = None
     archived: bool | None = None
+    model: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    instructions: Instructions | None = None
 
     @model_validator(mode="after")
     def _something(self) -> ConversationUpdate:
-        if self.title is None and self.pinned is None and self.archived is None:
-            raise ValueError("give a title, pinned or archived")
+        if not self.model_fields_set:
+            raise ValueError("give a title, pinned, archived, model or instructions")
         return self
 
 

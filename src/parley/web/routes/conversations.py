@@ -9,8 +9,10 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from ...chat.export import to_markdown
 from ...chat.models import Conversation
-from ..deps import Owner, RunsDep, StoreDep
-from ..schemas import ConversationCreate, ConversationUpdate, MessageRef, Page
+from ...chat.store import UNSET
+from ...chat.usage import totals
+from ..deps import CatalogDep, Owner, RunsDep, StoreDep
+from ..schemas import ConversationCreate, ConversationUpdate, MessageRef, Page, UsageTotals
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 
@@ -46,13 +48,38 @@ async def get_conversation(conversation_id: str, owner: Owner, store: StoreDep) 
     return conversation
 
 
+@router.get("/{conversation_id}/usage")
+async def conversation_usage(conversation_id: str, owner: Owner, store: StoreDep) -> UsageTotals:
+    """What the conversation's replies used and cost, every branch included."""
+    if await store.get_conversation(owner, conversation_id) is None:
+        raise HTTPException(404, NOT_FOUND)
+    found = await totals(store.engine, owner=owner, conversation_id=conversation_id)
+    return UsageTotals.of(found[0])
+
+
 @router.patch("/{conversation_id}")
 async def update_conversation(
-    conversation_id: str, body: ConversationUpdate, owner: Owner, store: StoreDep
+    conversation_id: str,
+    body: ConversationUpdate,
+    owner: Owner,
+    store: StoreDep,
+    catalog: CatalogDep,
 ) -> Conversation:
-    """Rename, pin or archive. A title set here is never replaced by a generated one."""
+    """Rename, pin or archive; choose the model (an id from `GET /api/models`, 422 for any
+    other) and the conversation's own instructions. A title set here is never replaced by a
+    generated one. The next reply uses the model and instructions; earlier replies keep the
+    model that wrote them."""
+    given = body.model_fields_set
+    if body.model is not None and catalog.get(body.model) is None:
+        raise HTTPException(422, f"There is no model {body.model!r} to choose from.")
     conversation = await store.update_conversation(
-        owner, conversation_id, title=body.title, pinned=body.pinned, archived=body.archived
+        owner,
+        conversation_id,
+        title=body.title,
+        pinned=body.pinned,
+        archived=body.archived,
+        model=body.model if "model" in given else UNSET,
+        instructions=body.instructions if "instructions" in given else UNSET,
     )
     if conversation is None:
         raise HTTPException(404, NOT_FOUND)
