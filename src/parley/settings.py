@@ -132,6 +132,14 @@ class Settings(BaseSettings):
             "Seconds without a heartbeat after which other processes mark a reply interrupted."
         ),
     )
+    context_tokens: int | None = Field(
+        default=None,
+        gt=0,
+        description=(
+            "Context window (tokens) of models that declare none: the newest whole turns "
+            "that fit are sent."
+        ),
+    )
     max_output_tokens: int | None = Field(
         default=None, gt=0, description="Token limit per reply (Pydantic AI UsageLimits)."
     )

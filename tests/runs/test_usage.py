@@ -216,3 +216,29 @@ def test_the_daily_budget_holds_across_two_processes(
         refused = on_b.post(f"/api/conversations/{other}/messages", json={"prompt": "on B"})
         assert refused.status_code == 429, refused.text
         assert "budget" in refused.json()["detail"]
+
+
+@pytest.mark.slow
+def test_models_listed_by_flag_come_with_what_genai_prices_knows(
+    serve: Callable[..., Server], fake_openai: FakeOpenAI
+) -> None:
+    known, unknown = "openai-chat:gpt-4o", "openai-chat:parley-house-model-7"
+    env = {
+        "OPENAI_BASE_URL": fake_openai.base_url,
+        "OPENAI_API_KEY": "test-key",
+        "PARLEY_GENERATE_TITLES": "false",
+    }
+    with serve("--model", known, "--model", unknown, env=env).client() as client:
+        listed = client.get("/api/models").json()
+        assert [m["id"] for m in listed] == [known, unknown]
+        per_million = genai_prices.calc_price(
+            genai_prices.Usage(input_tokens=1_000_000), "gpt-4o", provider_id="openai"
+        ).total_price
+        assert Decimal(str(listed[0]["input_price"])) == per_million
+        assert listed[0]["context_window"] and listed[0]["output_price"] > listed[0]["input_price"]
+        assert (listed[1]["input_price"], listed[1]["output_price"]) == (None, None)
+        cid = new_conversation(client)
+        assert client.patch(f"/api/conversations/{cid}", json={"model": unknown}).status_code == 200
+        done = send(client, cid, "hello there")[-1].data
+        assert (done["model"], done["usage"]["cost"]) == (unknown, None)
+        assert fake_openai.replies[-1].body["model"] == "parley-house-model-7"

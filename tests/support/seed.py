@@ -6,6 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+from pydantic_ai.messages import (
+    ModelMessage,
+    ModelMessagesTypeAdapter,
+    ModelRequest,
+    ModelResponse,
+    TextPart,
+    UserPromptPart,
+)
+
 from parley.db.clock import now
 from parley.db.ids import new_id
 from parley.db.tables import conversations, messages
@@ -24,9 +33,11 @@ def seed_conversation(
     owner: str = "local",
     title: str = "A long conversation",
     text: Callable[[int], str] = default_text,
+    model_messages: bool = False,
 ) -> tuple[str, list[str]]:
     """A conversation of `count` messages (prompt, reply, prompt, …: one branch, all complete)
-    on an already migrated database; its id and its message ids, oldest first."""
+    on an already migrated database; its id and its message ids, oldest first. With
+    `model_messages`, each row also holds its Pydantic AI messages (the model's history)."""
     conversation_id = new_id()
     ids = [new_id() for _ in range(count)]
     start = now() - timedelta(seconds=count)
@@ -39,7 +50,7 @@ def seed_conversation(
             "role": "user" if i % 2 == 0 else "assistant",
             "text": text(i),
             "parts": [{"type": "text", "text": text(i), "html": None}],
-            "model_messages": "[]",
+            "model_messages": _model_messages(i, text(i)) if model_messages else "[]",
             "status": "complete",
             "error": None,
             "model": None if i % 2 == 0 else "seed",
@@ -71,3 +82,13 @@ def seed_conversation(
 
     run_in_thread(write())
     return conversation_id, ids
+
+
+def _model_messages(i: int, text: str) -> str:
+    """A prompt's request or a reply's response, as Pydantic AI stores them."""
+    message: ModelMessage = (
+        ModelRequest(parts=[UserPromptPart(text)])
+        if i % 2 == 0
+        else ModelResponse(parts=[TextPart(text)], model_name="seed")
+    )
+    return ModelMessagesTypeAdapter.dump_json([message]).decode()

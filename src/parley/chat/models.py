@@ -63,6 +63,8 @@ class Usage(BaseModel):
     # USD, from Pydantic AI's usage (genai-prices); None when the model has no known price,
     # never a false 0.
     cost: float | None = None
+    # The history sent with this reply left older messages out (the context window).
+    context_cut: bool = False
 
 
 class Message(BaseModel):

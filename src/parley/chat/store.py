@@ -24,10 +24,11 @@ from ..db.engine import lock_key, write
 from ..db.erase import delete_conversations
 from ..db.ids import new_id
 from ..db.tables import conversations, messages, runs
+from .context import Answering, window
 from .history import HistoryCache, dump_clean, dump_messages, read_history
 from .models import Conversation, Message, Part, Status, TextPart, TitleSource, Usage
 from .rows import active_run, conversation_of, conversation_row, message_of, owned
-from .tree import Tree, load_tree
+from .tree import Tree, children_of, is_generating, load_tree, max_seq
 from .usage import check_budget, record
 
 # What a message list reads: not the model's messages, the largest column by far and not what
@@ -56,6 +57,10 @@ class Turn:
     model: str = ""
     instructions: str | None = None
     owner: str = ""
+    # The first message of the history sent when older ones did not fit the window; whether
+    # any were left out.
+    context_start_id: str | None = None
+    context_cut: bool = False
 
 
 class ConversationBusy(Exception):
@@ -91,6 +96,10 @@ class MessagePage:
     # Pass as `before` for the older messages; as `after` for the newer ones.
     next_cursor: str | None
     newer_cursor: str | None
+    # The first message the model receives on the next turn, when older ones do not fit its
+    # context window (None: the whole branch is sent); `context_empty`: none of it fits.
+    context_start_id: str | None = None
+    context_empty: bool = False
 
 
 @dataclass(frozen=True)
@@ -301,13 +310,21 @@ class Store:
         before: str | None = None,
         after: str | None = None,
         around: str | None = None,
+        answering: Callable[[str | None], Answering] | None = None,
     ) -> MessagePage | None:
         """A page of the current branch, oldest first: the newest `limit` messages, or those
-        before or after a cursor, or those around a message (a search hit)."""
+        before or after a cursor, or those around a message (a search hit). With
+        `answering`, also where the history the next turn sends begins."""
         async with self.engine.connect() as conn:
             conv = await conversation_row(conn, owner, conversation_id)
             if conv is None:
                 return None
+            context_start, context_empty = None, False
+            if answering is not None:
+                budget = answering(conv["model"]).history_budget("", conv["instructions"])
+                if budget is not None:
+                    sent = await window(conn, conv["current_leaf_id"], budget)
+                    context_start, context_empty = sent.start, sent.empty
             tree = await load_tree(conn, conversation_id)
             path = tree.branch(conv["current_leaf_id"])
             start, end = _window(path, limit, before, after, around)
@@ -323,6 +340,8 @@ class Store:
             items,
             next_cursor=page_ids[0] if start > 0 else None,
             newer_cursor=page_ids[-1] if page_ids and end < len(path) else None,
+            context_start_id=context_start,
+            context_empty=context_empty,
         )
 
     async def get_message(
@@ -362,7 +381,7 @@ class Store:
         conversation_id: str,
         what: Fresh | Regenerate,
         run_id: str,
-        model: str | Callable[[str | None], str],
+        model: str | Callable[[str | None], Answering],
         process_id: str = "",
         max_replies: int | None = None,
         daily_budget: Decimal | None = None,
@@ -388,9 +407,10 @@ class Store:
                 conv = await conversation_row(conn, owner, conversation_id, for_update=True)
                 if conv is None:
                     return None
-                answering = model(conv["model"]) if callable(model) else model
-                tree = await load_tree(conn, conversation_id)
-                if tree.generating:
+                answering = model(conv["model"]) if callable(model) else Answering(model)
+                # Bounded reads only (no whole tree): a turn costs the same however long the
+                # conversation is.
+                if await is_generating(conn, conversation_id):
                     raise ConversationBusy(conversation_id)
                 if max_replies is not None:
                     await _check_replies(conn, owner, max_replies)
@@ -398,29 +418,41 @@ class Store:
                     # Under the owner's lock: what the owner spent is read where it is decided.
                     await lock_key(conn, f"replies:{owner}")
                     await check_budget(conn, owner, daily_budget, stamp)
+                top = await max_seq(conn, conversation_id)
                 if isinstance(what, Regenerate):
-                    user = await _prompt_of_reply(conn, tree, what.message_id)
+                    user = await _prompt_of_reply(conn, conversation_id, what.message_id)
                     new_user = False
                 else:
                     parent_id = conv["current_leaf_id"]
                     if what.edit_of is not None:
-                        parent_id = await _parent_of_prompt(conn, tree, what.edit_of)
-                    user = _user_row(conversation_id, parent_id, tree, what, run_id, stamp)
+                        parent_id = await _parent_of_prompt(conn, conversation_id, what.edit_of)
+                    user = _user_row(conversation_id, parent_id, top, what, run_id, stamp)
                     new_user = True
-                history = self.histories.get(conversation_id, user["parent_id"])
+                budget = answering.history_budget(user["model_messages"], conv["instructions"])
+                history = (
+                    self.histories.get(conversation_id, user["parent_id"])
+                    if budget is None
+                    else None
+                )
+                context_start: str | None = None
+                context_cut = False
                 if history is None:
-                    history = await read_history(conn, tree.branch(user["parent_id"]))
+                    sent = await window(conn, user["parent_id"], budget)
+                    history, context_start = await read_history(conn, sent.path), sent.start
+                    context_cut = sent.start is not None or sent.empty
+                user_siblings = await children_of(conn, conversation_id, user["parent_id"])
+                reply_siblings = await children_of(conn, conversation_id, user["id"])
                 assistant = user | {
                     "id": new_id(),
                     "parent_id": user["id"],
-                    "seq": tree.max_seq + (2 if new_user else 1),
+                    "seq": top + (2 if new_user else 1),
                     "role": "assistant",
                     "text": "",
                     "parts": [],
                     "model_messages": "[]",
                     "status": "generating",
                     "error": None,
-                    "model": answering,
+                    "model": answering.model,
                     "usage": None,
                     "run_id": run_id,
                     "created_at": stamp,
@@ -453,20 +485,21 @@ class Store:
                     .where(conversations.c.id == conversation_id)
                     .values(**values)
                 )
-                user_siblings = [*tree.children.get(user["parent_id"], [])]
                 if new_user:
                     user_siblings.append(user["id"])
                 return Turn(
                     conversation_id,
                     message_of(user, user_siblings),
-                    message_of(assistant, [*tree.children.get(user["id"], []), assistant["id"]]),
+                    message_of(assistant, [*reply_siblings, assistant["id"]]),
                     history,
                     user["model_messages"],
                     first=first and title_source == "prompt",
                     new_user=new_user,
-                    model=answering,
+                    model=answering.model,
                     instructions=conv["instructions"],
                     owner=owner,
+                    context_start_id=context_start,
+                    context_cut=context_cut,
                 )
         except IntegrityError:
             # The conversation was deleted between our read and our insert.
@@ -485,6 +518,8 @@ class Store:
     ) -> Message:
         """Save the run's new messages, and mark the run finished, in one transaction."""
         stamp = now()
+        if usage is not None and turn.context_cut:
+            usage = usage.model_copy(update={"context_cut": True})
         text = text_of(parts)
         # A reply that failed or was stopped before the model said anything leaves an empty
         # response: without it the turn holds no answer, and chat.history leaves its prompt
@@ -597,15 +632,24 @@ async def _check_replies(conn: AsyncConnection, owner: str, max_replies: int) ->
 
 
 async def _role_of(
-    conn: AsyncConnection, tree: Tree, message_id: str, role: Literal["user", "assistant"]
+    conn: AsyncConnection,
+    conversation_id: str,
+    message_id: str,
+    role: Literal["user", "assistant"],
 ) -> sa.RowMapping:
-    if message_id not in tree.parent:
-        raise MessageNotFound(message_id)
     row = (
-        (await conn.execute(sa.select(messages).where(messages.c.id == message_id)))
+        (
+            await conn.execute(
+                sa.select(messages).where(
+                    messages.c.id == message_id, messages.c.conversation_id == conversation_id
+                )
+            )
+        )
         .mappings()
-        .one()
+        .one_or_none()
     )
+    if row is None:
+        raise MessageNotFound(message_id)
     if row["role"] != role:
         raise WrongRole(
             "Only your own messages can be edited; regenerate a reply instead."
@@ -615,14 +659,18 @@ async def _role_of(
     return row
 
 
-async def _parent_of_prompt(conn: AsyncConnection, tree: Tree, message_id: str) -> str | None:
+async def _parent_of_prompt(
+    conn: AsyncConnection, conversation_id: str, message_id: str
+) -> str | None:
     """Where the new version of the prompt `message_id` goes: beside it."""
-    return (await _role_of(conn, tree, message_id, "user"))["parent_id"]  # type: ignore[no-any-return]
+    return (await _role_of(conn, conversation_id, message_id, "user"))["parent_id"]  # type: ignore[no-any-return]
 
 
-async def _prompt_of_reply(conn: AsyncConnection, tree: Tree, message_id: str) -> dict[str, Any]:
+async def _prompt_of_reply(
+    conn: AsyncConnection, conversation_id: str, message_id: str
+) -> dict[str, Any]:
     """The prompt a reply answered, which its new version answers again."""
-    reply = await _role_of(conn, tree, message_id, "assistant")
+    reply = await _role_of(conn, conversation_id, message_id, "assistant")
     prompt = (
         (await conn.execute(sa.select(messages).where(messages.c.id == reply["parent_id"])))
         .mappings()
@@ -634,7 +682,7 @@ async def _prompt_of_reply(conn: AsyncConnection, tree: Tree, message_id: str) -
 def _user_row(
     conversation_id: str,
     parent_id: str | None,
-    tree: Tree,
+    top: int,
     fresh: Fresh,
     run_id: str,
     stamp: datetime,
@@ -643,7 +691,7 @@ def _user_row(
         "id": new_id(),
         "conversation_id": conversation_id,
         "parent_id": parent_id,
-        "seq": tree.max_seq + 1,
+        "seq": top + 1,
         "role": "user",
         "text": fresh.prompt,
         "parts": [TextPart(text=fresh.prompt).model_dump()],

@@ -65,3 +65,42 @@ async def load_tree(conn: AsyncConnection, conversation_id: str) -> Tree:
         generating = generating or status == "generating"
     ordered = {key: [i for _, i in sorted(kids)] for key, kids in children.items()}
     return Tree(parent, seq, max(seq.values(), default=0), generating, ordered)
+
+
+# -- What starting a turn needs, each in one indexed query (never the whole tree) -----------
+
+
+async def is_generating(conn: AsyncConnection, conversation_id: str) -> bool:
+    c = messages.c
+    # By status alone, so that the status index answers: few messages are generating at any
+    # time, while with the conversation in the query SQLite (without statistics) walks all of
+    # that conversation's messages instead.
+    found = await conn.execute(sa.select(c.conversation_id).where(c.status == "generating"))
+    return any(owner == conversation_id for (owner,) in found)
+
+
+async def max_seq(conn: AsyncConnection, conversation_id: str) -> int:
+    c = messages.c
+    found = await conn.scalar(
+        sa.select(sa.func.max(c.seq)).where(c.conversation_id == conversation_id)
+    )
+    return int(found or 0)
+
+
+async def children_of(
+    conn: AsyncConnection, conversation_id: str, parent_id: str | None
+) -> list[str]:
+    """The messages under `parent_id` (the roots, for None), oldest first: the versions at
+    that position."""
+    c = messages.c
+    if parent_id is None:
+        query = sa.select(c.id, c.conversation_id).where(
+            c.conversation_id == conversation_id, c.parent_id.is_(None)
+        )
+    else:
+        # By parent alone (ids are unique across conversations), so that the parent index
+        # answers: with the conversation in the query SQLite (without statistics) walks all
+        # of that conversation's messages instead.
+        query = sa.select(c.id, c.conversation_id).where(c.parent_id == parent_id)
+    rows = await conn.execute(query.order_by(c.seq))
+    return [message_id for message_id, owner in rows if owner == conversation_id]

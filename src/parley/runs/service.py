@@ -25,6 +25,7 @@ from pydantic_ai.messages import ModelMessage, ModelRequest, UserPromptPart
 from pydantic_ai.usage import UsageLimits
 
 from ..agents.catalog import Catalog
+from ..chat.context import Answering, tokens
 from ..chat.models import Status, Usage
 from ..chat.store import Fresh, Regenerate, Store
 from ..chat.text import clean_text
@@ -138,7 +139,7 @@ class Runs:
             conversation_id,
             what,
             run_id,
-            lambda chosen: self.catalog.for_conversation(chosen).id,
+            self.answering,
             self.process_id,
             max_replies=self.settings.max_runs_per_user,
             daily_budget=self.settings.daily_budget,
@@ -153,6 +154,17 @@ class Runs:
         run.publish("start", {"message": turn.assistant.wire(), "run_id": run_id})
         run.task = asyncio.create_task(self._drive(run), name=f"parley-run-{run_id}")
         return run
+
+    def answering(self, chosen: str | None) -> Answering:
+        """The model that answers in a conversation that chose `chosen`, and how much of
+        its history fits: its window (or PARLEY_CONTEXT_TOKENS), less room for the reply
+        (PARLEY_MAX_OUTPUT_TOKENS, else a quarter of the window up to 4,096) and the
+        operator's instructions."""
+        choice = self.catalog.for_conversation(chosen)
+        window = choice.context_window or self.settings.context_tokens
+        reserve = self.settings.max_output_tokens or (min(4096, window // 4) if window else 0)
+        fixed = tokens(len(self.settings.instructions or ""))
+        return Answering(choice.id, window, reserve, fixed)
 
     def _local(self, owner: str, run_id: str) -> Run | None:
         run = self._runs.get(run_id)

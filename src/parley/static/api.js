@@ -104,8 +104,15 @@
 
 /**
  * A page of a branch's messages, oldest first: `next_cursor` fetches older ones,
- * `newer_cursor` newer ones (null on the newest page).
- * @typedef {{items: Message[], next_cursor: string | null, newer_cursor?: string | null}} MessagePage
+ * `newer_cursor` newer ones (null on the newest page). `context_start_id`: the first message
+ * the model receives on the next turn when older ones do not fit its context window (null:
+ * the whole branch is sent).
+ * @typedef {object} MessagePage
+ * @property {Message[]} items
+ * @property {string | null} next_cursor
+ * @property {string | null} [newer_cursor]
+ * @property {string | null} [context_start_id]
+ * @property {boolean} [context_empty]  none of the branch fits: the next prompt goes alone
  */
 
 /**

@@ -9,6 +9,7 @@
 import * as api from './api.js';
 import { Branches } from './branches.js';
 import { ChatView } from './chatview.js';
+import { ContextMarker } from './contextmarker.js';
 import { describeError } from './dom.js';
 import { loadConversation, whatToShow } from './loading.js';
 import { notice, pendingMessage } from './messages.js';
@@ -49,6 +50,7 @@ export class Chat {
       version: (element, siblingId, direction) => this._branches.version(element, siblingId, direction),
     };
     const view = (this._view = new ChatView(elements, actions));
+    const marker = (this._marker = new ContextMarker(elements.log));
     this._pages = new Pages(elements.log, {
       render: (message) => view.render(message),
       newest: (messages) => {
@@ -56,9 +58,14 @@ export class Chat {
         const last = messages.at(-1);
         if (last?.status === 'generating' && view.conversationId && !view.busy) void this.open(view.conversationId);
       },
+      // Every page tells where the context begins; the message may be in this one.
+      loaded: (page) => marker.set(page.context_start_id, page.context_empty),
     });
     this._runs = new RunView(view, this._pages, {
-      refresh: (id, replied) => this._refreshConversation(id, replied),
+      refresh: (id, replied) => {
+        this._refreshConversation(id, replied);
+        if (replied) void marker.refresh(id, () => this.conversationId === id);
+      },
       reopen: (id, options) => void this.open(id, options),
     });
     this._branches = new Branches(view, this._runs, {
@@ -154,6 +161,7 @@ export class Chat {
     const { items, runId, generating } = whatToShow(loaded, options);
     for (const message of items) log.append(view.render(message));
     this._pages.reset(id, page);
+    this._marker.set(page.context_start_id, page.context_empty);
     if (problem) log.append(notice(problem, null));
     const target = options.around ?? options.reveal?.id;
     const element = target ? view.messageElement(target) : null;
@@ -250,6 +258,7 @@ export class Chat {
     this._runs.abort();
     this._view.reset();
     this._pages.clear();
+    this._marker.clear();
   }
 
   /**

@@ -17,6 +17,7 @@ import { notice } from './messages.js';
  * @typedef {object} PagesHooks
  * @property {(message: Message) => HTMLElement} render
  * @property {(messages: Message[]) => void} newest  paging down reached the newest message
+ * @property {(page: MessagePage) => void} loaded  a page was added to the log
  */
 
 /** How close to an end (px) scrolling must come to load the next page. */
@@ -103,6 +104,7 @@ export class Pages {
       button.remove();
       if (focused) log.focus(); // keep the focus in the conversation
     }
+    this._hooks.loaded(page);
     log.scrollTop = log.scrollHeight - fromBottom;
   }
 
@@ -113,6 +115,7 @@ export class Pages {
     if (!page) return;
     button.before(...page.items.map((m) => this._hooks.render(m)));
     this._newer = page.newer_cursor ?? null;
+    this._hooks.loaded(page);
     if (this._newer) return;
     const focused = document.activeElement === button;
     button.remove();

@@ -178,6 +178,11 @@ class MessagePage(BaseModel):
     # Pass as `before` for older messages, as `after` for newer ones; null at either end.
     next_cursor: str | None = None
     newer_cursor: str | None = None
+    # The first message the model receives next turn when older ones do not fit its context
+    # window; null when the whole branch is sent.
+    context_start_id: str | None = None
+    # None of the branch fits: the next prompt is sent alone.
+    context_empty: bool = False
 
 
 class SearchHit(BaseModel):

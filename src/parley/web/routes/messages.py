@@ -32,17 +32,27 @@ async def list_messages(
     conversation_id: str,
     owner: Owner,
     store: StoreDep,
+    runs: RunsDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     before: Annotated[str | None, _CURSOR] = None,
     after: Annotated[str | None, _CURSOR] = None,
     around: Annotated[str | None, _CURSOR] = None,
 ) -> JSONResponse:
     """A page of the current branch, oldest first: the newest messages; or those `before` or
-    `after` a message; or those `around` one (a search hit: switch to its branch first)."""
+    `after` a message; or those `around` one (a search hit: switch to its branch first).
+    `context_start_id`: the first message the model receives on the next turn when older
+    ones do not fit its context window (null: all of them are sent); `context_empty`: none of
+    them fits, and the next prompt is sent alone."""
     if sum(c is not None for c in (before, after, around)) > 1:
         raise HTTPException(422, "Give at most one of before, after and around.")
     page = await store.list_messages(
-        owner, conversation_id, limit, before=before, after=after, around=around
+        owner,
+        conversation_id,
+        limit,
+        before=before,
+        after=after,
+        around=around,
+        answering=runs.answering,
     )
     if page is None:
         raise HTTPException(404, NOT_FOUND)
@@ -52,6 +62,8 @@ async def list_messages(
             "items": [m.wire() for m in page.items],
             "next_cursor": page.next_cursor,
             "newer_cursor": page.newer_cursor,
+            "context_start_id": page.context_start_id,
+            "context_empty": page.context_empty,
         }
     )
 
