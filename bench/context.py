@@ -132,20 +132,7 @@ def _app(url: str) -> TestClient:
 
 
 def _text(i: int) -> str:
-    words = [
-        "the",
-        "model",
-        "reads",
-        "what",
-        "fits",
-        "and",
-        "the",
-        "rest",
-        "stays",
-        "stored",
-        "for",
-        "later",
-    ]
+    words = _WORDS
     length = 250 if i % 2 == 0 else 600
     out = " ".join(words[(i + k) % len(words)] for k in range(length // 4))
     return out[:length]

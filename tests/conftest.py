@@ -23,6 +23,7 @@ from .support.databases import (
     postgres_server,
     sqlite_url,
 )
+from .support.fake_openai import FakeOpenAI
 from .support.processes import Server, servers
 
 if TYPE_CHECKING:
@@ -118,3 +119,13 @@ def browser(_chromium: Browser) -> Iterator[Browser]:
     yield _chromium
     for context in _chromium.contexts:
         context.close()
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeOpenAI]:
+    """A fake OpenAI-compatible provider on 127.0.0.1 (tests.support.fake_openai)."""
+    fake = FakeOpenAI().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()

@@ -3,7 +3,7 @@ Pydantic AI, on the reply and in its `done` event; an unknown price is null, nev
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,28 +17,14 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from ..support.cli import migrate, run_cli
 from ..support.client import new_conversation, saved_messages, send
-from ..support.fake_openai import FakeOpenAI, reply_to
+from ..support.fake_openai import FakeOpenAI, provider_env, reply_to
 from ..support.models import Echo, prompts_of
 from ..support.processes import Server, side_by_side
 
 
-@pytest.fixture
-def fake_openai() -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI().start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
-
-
 def _serve(serve: Callable[..., Server], fake: FakeOpenAI, model: str) -> Server:
     return serve(
-        env={
-            "PARLEY_MODEL": f"openai-chat:{model}",
-            "OPENAI_BASE_URL": fake.base_url,
-            "OPENAI_API_KEY": "test-key",
-            "PARLEY_GENERATE_TITLES": "false",
-        }
+        env={**provider_env(fake, f"openai-chat:{model}"), "PARLEY_GENERATE_TITLES": "false"}
     )
 
 
@@ -202,9 +188,7 @@ def test_the_daily_budget_holds_across_two_processes(
         pytest.skip("SQLite serves one process")
     migrate(database_url)
     env = {
-        "PARLEY_MODEL": "openai-chat:gpt-4o",
-        "OPENAI_BASE_URL": fake_openai.base_url,
-        "OPENAI_API_KEY": "test-key",
+        **provider_env(fake_openai, "openai-chat:gpt-4o"),
         "PARLEY_GENERATE_TITLES": "false",
         "PARLEY_DAILY_BUDGET": "0.000001",
     }
@@ -223,11 +207,8 @@ def test_models_listed_by_flag_come_with_what_genai_prices_knows(
     serve: Callable[..., Server], fake_openai: FakeOpenAI
 ) -> None:
     known, unknown = "openai-chat:gpt-4o", "openai-chat:parley-house-model-7"
-    env = {
-        "OPENAI_BASE_URL": fake_openai.base_url,
-        "OPENAI_API_KEY": "test-key",
-        "PARLEY_GENERATE_TITLES": "false",
-    }
+    # The flags' list is what is offered; PARLEY_MODEL is then not used.
+    env = {**provider_env(fake_openai, known), "PARLEY_GENERATE_TITLES": "false"}
     with serve("--model", known, "--model", unknown, env=env).client() as client:
         listed = client.get("/api/models").json()
         assert [m["id"] for m in listed] == [known, unknown]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import uvicorn
 from pydantic_ai.agent import AbstractAgent
+from pydantic_ai.models import Model
 
 from parley.app import create_app
 from parley.settings import Settings
@@ -21,7 +22,7 @@ from .databases import sqlite_url
 from .processes import free_port
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Chromium's own background traffic would fail on a closed network; keep it quiet.
@@ -65,17 +66,23 @@ def chromium() -> Iterator[Browser]:
 
 
 @contextmanager
-def serve(agent: AbstractAgent[Any, Any], database: Path | str, **overrides: Any) -> Iterator[str]:
+def serve(
+    agent: AbstractAgent[Any, Any],
+    database: Path | str,
+    models: list[tuple[str, Model]] | None = None,
+    /,
+    **overrides: Any,
+) -> Iterator[str]:
     """Run Parley on a free loopback port until the block ends; yields its base URL.
 
-    `database` is a SQLite file or a SQLAlchemy URL (the `database_url` fixture's).
+    `database` is a SQLite file or a SQLAlchemy URL (the `database_url` fixture's); `models`,
+    the models offered per conversation (create_app's).
     """
     port = free_port()
     url = database if isinstance(database, str) else sqlite_url(database)
     settings = Settings(database_url=url, port=port, **overrides)
-    config = uvicorn.Config(
-        create_app(settings, agent=agent), host="127.0.0.1", port=port, log_level="warning"
-    )
+    app = create_app(settings, agent=agent, models=models)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -89,3 +96,12 @@ def serve(agent: AbstractAgent[Any, Any], database: Path | str, **overrides: Any
     finally:
         server.should_exit = True
         thread.join(timeout=20)
+
+
+def open_page(browser: Browser, url: str) -> tuple[Page, list[str]]:
+    """A page at `url`, and the page errors it raises (a test expects none)."""
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    return page, errors

@@ -101,6 +101,11 @@ class FakeOpenAI:
         return [text[i : i + self.chunk_size] for i in range(0, len(text), self.chunk_size)]
 
 
+def provider_env(fake: FakeOpenAI, model: str) -> dict[str, str]:
+    """The environment of a `parley serve` whose model `model` is served by `fake`."""
+    return {"PARLEY_MODEL": model, "OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": "test-key"}
+
+
 def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         # HTTP/1.0: a streamed body ends when the connection closes, no chunked encoding needed.

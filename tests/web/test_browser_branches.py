@@ -16,7 +16,7 @@ from pydantic_ai import Agent
 from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
-from ..support.browser import serve
+from ..support.browser import open_page, serve
 from ..support.client import new_conversation, send
 from ..support.databases import sqlite_url
 from ..support.models import prompts_of, words_agent
@@ -63,15 +63,6 @@ class Numbered:
         return prompts_of(self.calls[-1])
 
 
-def _open(browser: Browser, url: str) -> tuple[Page, list[str]]:
-    """A page at `url`, and the page errors it raises (there must be none)."""
-    page = browser.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(url)
-    return page, errors
-
-
 def _ask(page: Page, prompt: str) -> Locator:
     """Send `prompt` with Enter; wait for its reply (Numbered's, which names the prompt) to
     complete, and return it."""
@@ -106,7 +97,7 @@ def test_search_dialog_with_the_keyboard_only(browser: Browser, database_url: st
         with httpx.Client(base_url=base, trust_env=False) as client:
             other = _titled(client, "Groceries", "apples and pears")
             wanted = _titled(client, "Animals", "tell me about the quokka")
-        page, errors = _open(browser, base)
+        page, errors = open_page(browser, base)
         expect(page.locator("#conversation-list .conv")).to_have_count(2)
         prompt = page.get_by_role("textbox", name="Message")
         expect(prompt).to_be_focused()
@@ -183,7 +174,7 @@ def test_a_deep_hit_in_a_long_conversation_opens_around_it(
 
     with serve(numbered.agent(), database_url) as base:  # migrates the database
         cid, ids = seed_conversation(database_url, 2_000, title="The long one", text=text)
-        page, errors = _open(browser, base)
+        page, errors = open_page(browser, base)
         search = page.get_by_role("searchbox", name="Search conversations")
         search.fill("wombat")
         results = page.get_by_test_id("search-results")
@@ -229,7 +220,7 @@ def test_edit_regenerate_and_versions_and_a_reload_keeps_the_branch(
 
     numbered = Numbered()
     with serve(numbered.agent(), database_url, generate_titles=False) as base:
-        page, errors = _open(browser, base)
+        page, errors = open_page(browser, base)
         _ask(page, "first")
         _ask(page, "second")
         users = page.locator('[data-role="user"]')
@@ -299,7 +290,7 @@ def test_message_actions_wait_while_a_reply_is_generated(
     from playwright.sync_api import expect
 
     with serve(words_agent(200, 0.05, word="w"), database_url, generate_titles=False) as base:
-        page, errors = _open(browser, base)
+        page, errors = open_page(browser, base)
         box = page.get_by_role("textbox", name="Message")
         box.fill("go")
         box.press("Enter")
@@ -327,7 +318,7 @@ def test_fork_from_here_opens_a_copy_of_the_branch(browser: Browser, database_ur
         with httpx.Client(base_url=base, trust_env=False) as client:
             cid = _titled(client, "Original", "one")
             send(client, cid, "two")
-        page, errors = _open(browser, f"{base}/c/{cid}")
+        page, errors = open_page(browser, f"{base}/c/{cid}")
         expect(page.locator('[data-role="assistant"]')).to_have_count(2)
         first_reply = page.locator('[data-role="assistant"]').first
         first_reply.get_by_role("button", name="Fork from here").click()
@@ -354,7 +345,7 @@ def test_the_title_follows_the_first_reply_without_a_reload(
     from playwright.sync_api import expect
 
     with serve(Numbered().agent(), database_url) as base:
-        page, errors = _open(browser, base)
+        page, errors = open_page(browser, base)
         _ask(page, "what shall we call this")
         heading = page.locator("#conversation-title")
         expect(heading).to_have_text(MODEL_TITLE, timeout=15_000)
@@ -369,7 +360,7 @@ def test_pin_archive_and_delete_from_the_sidebar(browser: Browser, database_url:
     with serve(Numbered().agent(), database_url) as base:
         with httpx.Client(base_url=base, trust_env=False) as client:
             ids = {title: _titled(client, title) for title in ("Alpha", "Bravo", "Charlie")}
-        page, errors = _open(browser, base)
+        page, errors = open_page(browser, base)
         items = page.locator("#conversation-list .conv")
         expect(items).to_have_count(3)
         last = _sidebar_titles(page)[-1]

@@ -16,7 +16,7 @@ from pydantic_ai import Agent
 from pydantic_ai.messages import ModelMessage
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
-from ..support.browser import serve
+from ..support.browser import open_page, serve
 from ..support.databases import sqlite_url
 from ..support.models import prompts_of
 
@@ -50,15 +50,6 @@ async def _long_reply(messages: list[ModelMessage], _info: AgentInfo) -> AsyncIt
 
 def _agent() -> Agent[None, str]:
     return Agent(FunctionModel(stream_function=_long_reply, model_name="long"))
-
-
-def _open(browser: Browser, url: str) -> tuple[Page, list[str]]:
-    """A page at `url`, and the page errors it raises (there must be none)."""
-    page = browser.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(url)
-    return page, errors
 
 
 def _ask(page: Page, number: int) -> None:
@@ -113,7 +104,7 @@ def test_separator_above_where_the_context_begins(
     from playwright.sync_api import expect
 
     with serve(_agent(), database_url, **SMALL_WINDOW) as base:
-        page, errors = _open(browser, base)
+        page, errors = open_page(browser, base)
         separator = page.get_by_role("separator", name=SEPARATOR)
         _ask(page, 1)
         expect(page).to_have_url(re.compile(r"/c/"))

@@ -5,8 +5,6 @@ and the conversation's totals in the header."""
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,21 +13,17 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-import uvicorn
 from pydantic_ai import Agent
 from pydantic_ai.messages import ModelMessage
 from pydantic_ai.models import Model
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
-from parley.app import create_app
-from parley.settings import Settings
-
+from ..support.browser import open_page, serve
 from ..support.client import new_conversation, send
 from ..support.databases import sqlite_url
-from ..support.processes import free_port
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.browser
 
@@ -60,34 +54,10 @@ class Named:
 
 @contextmanager
 def _serve(models: list[Named], database_url: str) -> Iterator[str]:
-    """Parley on a free loopback port offering `models` (the first is the default), as
-    tests.support.browser.serve runs it (which takes no models); yields its base URL."""
-    port = free_port()
-    settings = Settings(database_url=database_url, port=port, generate_titles=False)
+    """Parley offering `models` (the first is the default); yields its base URL."""
     choices: list[tuple[str, Model]] = [(m.name, m.model()) for m in models]
-    app = create_app(settings, agent=Agent(choices[0][1]), models=choices)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("Parley did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-
-
-def _open(browser: Browser, url: str) -> tuple[Page, list[str]]:
-    """A page at `url`, and the page errors it raises (there must be none)."""
-    page = browser.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(url)
-    return page, errors
+    with serve(Agent(choices[0][1]), database_url, choices, generate_titles=False) as url:
+        yield url
 
 
 def test_model_and_instructions_per_conversation(browser: Browser, database_url: str) -> None:
@@ -99,7 +69,7 @@ def test_model_and_instructions_per_conversation(browser: Browser, database_url:
             cid = new_conversation(client)
             send(client, cid, "hello")  # answered by the default model
             has_totals = client.get(f"/api/conversations/{cid}/usage").status_code != 404
-        page, errors = _open(browser, base)
+        page, errors = open_page(browser, base)
         settings = page.get_by_role("button", name="Conversation settings", exact=True)
         # Nothing to set before a conversation is open.
         expect(settings).to_be_disabled()

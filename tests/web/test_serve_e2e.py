@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -22,25 +22,18 @@ import pytest
 from parley.runs.titles import MAX_TITLE_TOKENS
 
 from ..support.client import Client, Frame, new_conversation, saved_messages, send
-from ..support.fake_openai import CHAT_PATHS, RESPONSES_PATHS, FakeOpenAI, reply_to
+from ..support.fake_openai import (
+    CHAT_PATHS,
+    RESPONSES_PATHS,
+    FakeOpenAI,
+    provider_env,
+    reply_to,
+)
 from ..support.processes import ROOT, Server
 
 pytestmark = pytest.mark.slow
 
 STATIC = ROOT / "src" / "parley" / "static"
-
-
-@pytest.fixture
-def fake_openai() -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI().start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
-
-
-def _provider_env(fake: FakeOpenAI, model: str) -> dict[str, str]:
-    return {"PARLEY_MODEL": model, "OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": "test-key"}
 
 
 def streamed_text(frames: list[Frame]) -> str:
@@ -70,7 +63,7 @@ def assert_no_tracebacks(server: Server) -> None:
 def test_turn_five_carries_its_own_conversation_to_the_provider(
     serve: Callable[..., Server], fake_openai: FakeOpenAI, model: str, paths: frozenset[str]
 ) -> None:
-    server = serve(env=_provider_env(fake_openai, model))
+    server = serve(env=provider_env(fake_openai, model))
     with server.client() as client:
         assert client.get("/api/info").json()["model"].endswith("gpt-4o")
         a, b = new_conversation(client), new_conversation(client)
@@ -165,7 +158,7 @@ def test_a_client_that_hangs_up_mid_stream_leaves_the_server_healthy(
     # mid-reply from a second client even on a loaded machine.
     fake_openai.delay = 0.15
     prompt = "please keep talking for a good while after I hang up on you, thanks"
-    server = serve(env=_provider_env(fake_openai, "openai:gpt-4o"))
+    server = serve(env=provider_env(fake_openai, "openai:gpt-4o"))
     with server.client() as client:
         cid = new_conversation(client)
         with client.stream(

@@ -86,11 +86,11 @@ def build_catalog(
 
 
 def describe(model_id: str, model: Model) -> ModelChoice:
-    profile = model.profile
-    known = _provider_profile(model)
     if isinstance(model, LocalModel):
         # A GGUF file run by llama.cpp: text only, its window what it was loaded with.
         return ModelChoice(model_id, model, context_window=model.n_ctx)
+    profile = model.profile
+    known = _provider_profile(model)
     flags = {name: bool(profile.get(key, True)) for name, key in _FLAGS.items()}
     return ModelChoice(
         model_id,

@@ -133,8 +133,9 @@ async def totals(
     priced = sa.func.coalesce(sa.func.sum(ledger.replies - ledger.unpriced), 0).label("priced")
     unpriced = sa.func.coalesce(sa.func.sum(ledger.unpriced), 0).label("unpriced")
     columns = [*sums, cost, priced, unpriced]
-    query = sa.select(*columns).where(*where)
-    if key_column is not None:
+    if key_column is None:
+        query = sa.select(*columns).where(*where)
+    else:
         query = sa.select(key_column.label("key"), *columns).where(*where)
         query = query.group_by(key_column).order_by(key_column)
     async with engine.connect() as conn:
