@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from parley import render
+from parley.mathml import MATHML_ATTRIBUTES, MATHML_TAGS
 from parley.render import _SANITIZER, BlockStreamer, highlight_css, render_markdown
 
 # --- rendering ---------------------------------------------------------------------------
@@ -38,6 +39,34 @@ def test_table_alignment_becomes_class() -> None:
     assert '<th class="align-center">b</th>' in html
     assert '<td class="align-right">3</td>' in html
     assert "style" not in html
+
+
+def test_inline_and_display_math_become_mathml() -> None:
+    html = render_markdown("Euler: $e^{i\\pi} + 1 = 0$.\n\n$$\n\\frac{a}{b}\n$$\n")
+    assert '<math display="inline"><mrow><msup><mi>e</mi>' in html
+    assert '<p><math display="block"><mrow><mfrac>' in html
+    assert "$" not in html
+
+
+def test_prices_and_lone_dollars_stay_text() -> None:
+    html = render_markdown("It costs $5 and $10, or $ 3 $ at most.")
+    assert "<math" not in html
+    assert "$5 and $10" in html
+
+
+def test_math_that_cannot_be_converted_shows_its_source() -> None:
+    deep = "{" * 1500 + "x" + "}" * 1500  # past the recursion limit, or the length limit
+    html = render_markdown(f"$$ {deep} $$ and ${'x' * 5000}$")
+    assert html.count('<code class="math-source') == 2
+    assert "<math" not in html
+
+
+def test_math_keeps_layout_attributes_only() -> None:
+    dirty = (
+        '<math display="block" href="javascript:alert(1)">'
+        '<mi style="x" mathvariant="bold">x</mi></math>'
+    )
+    assert _SANITIZER.clean(dirty) == '<math display="block"><mi mathvariant="bold">x</mi></math>'
 
 
 def test_links_get_rel_and_keep_safe_urls() -> None:
@@ -87,8 +116,16 @@ def test_highlight_css_is_scoped_and_themed() -> None:
     assert "prefers-color-scheme: dark" in css
     rules = [line for line in css.splitlines() if "{" in line and not line.startswith("@")]
     assert rules
-    assert all(line.startswith(".md .highlight") for line in rules)
-    assert ".md .highlight .k " in css
+    # Every rule is scoped under `.md .highlight`, behind one of the theme selectors: the
+    # user's choice (`data-theme`) or, without one, the system's (inside the media queries).
+    scopes = (':root[data-theme="light"] .md .highlight', ':root[data-theme="dark"] .md .highlight')
+    system = ":root:not([data-theme]) .md .highlight"
+    assert all(line.startswith((*scopes, system)) for line in rules)
+    for scope in scopes:
+        assert f"{scope} .k " in css
+    light, dark = css.split("@media", 1)[1].split("@media")
+    assert "not all and (prefers-color-scheme: dark)" in light
+    assert f"{system} .k " in light and f"{system} .k " in dark
 
 
 # --- sanitizing --------------------------------------------------------------------------
@@ -164,7 +201,9 @@ _ALLOWED_TAGS = {
     *("p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "pre", "code"),
     *("span", "em", "strong", "del", "s", "a", "img", "table", "thead", "tbody", "tr", "th"),
     *("td", "hr", "br"),
+    *MATHML_TAGS,  # layout attributes only, checked below
 }
+_MATH_ATTRIBUTES = set().union(*MATHML_ATTRIBUTES.values())
 
 
 def _assert_safe(html: str) -> None:
@@ -176,7 +215,10 @@ def _assert_safe(html: str) -> None:
         assert tag in _ALLOWED_TAGS, html
         for name, value in attrs:
             assert not name.startswith("on"), html
-            assert name in {"href", "title", "src", "alt", "class", "start", "rel"}, html
+            allowed = {"href", "title", "src", "alt", "class", "start", "rel"}
+            if tag in MATHML_TAGS:
+                allowed = _MATH_ATTRIBUTES
+            assert name in allowed, html
             if name in ("href", "src"):
                 assert value is not None
                 assert not _browser_scheme(value).startswith(_DANGEROUS_SCHEMES), html
@@ -616,6 +658,16 @@ _POOLS = {
     ],
     "code": ["    code", "\tcode", "", "      deeper", "  not code"],
     "fence": ["```py", "```", "~~~", "````", "x = 1", "# comment", "- no list", "", "  ```"],
+    "math": [
+        "$$",
+        "$$x^2$$",
+        "\\frac{a}{b}",
+        "Inline $a_1$ math",
+        "costs $5 and $10",
+        "$$ \\sum_i i $$ after",
+        "- $x$ item",
+        "= 1",
+    ],
     "table": [
         "| a | b |",
         "|---|:-:|",

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from pydantic_ai.agent import AbstractAgent
 from pydantic_ai.models import Model
+from starlette.middleware.gzip import GZipMiddleware
 
 from . import __version__
 from .accounts.passwords import Passwords
@@ -24,9 +25,11 @@ from .chat.store import Store
 from .db.clock import now
 from .db.engine import create_engine
 from .db.migrate import upgrade
+from .render import highlight_css
 from .runs.service import Runs
 from .settings import Settings
 from .web import errors
+from .web.assets import Assets
 from .web.deps import Services, current_owner
 from .web.routes import (
     apidocs,
@@ -54,7 +57,11 @@ def create_app(
     chosen = agent if agent is not None else load_agent(settings, choices)
     offer = build_catalog(chosen, choices, model_label(chosen))
     services = Services(
-        settings, model=offer.default.id, model_notice=model_notice(chosen), catalog=offer
+        settings,
+        model=offer.default.id,
+        model_notice=model_notice(chosen),
+        catalog=offer,
+        assets=Assets(pages.STATIC, {"highlight.css": highlight_css().encode()}),
     )
 
     @asynccontextmanager
@@ -118,9 +125,11 @@ def create_app(
     app.include_router(auth.router, prefix="/api")
     app.include_router(pages.pages)
     app.include_router(apidocs.router)
-    app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     app.mount("/docs/assets", StaticFiles(directory=apidocs.SWAGGER_UI), name="apidocs")
 
+    # Innermost: what it compresses is the final body. Event streams are left alone (its
+    # default exclusions), so a reply's frames are never held back in a compressor's buffer.
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestGuard, settings=settings)
     app.add_middleware(SecurityHeaders)

@@ -1,8 +1,9 @@
 """Turning a model's markdown into safe HTML, whole or block by block while it streams.
 
-Owns the markdown dialect (CommonMark plus GFM tables and strikethrough), code highlighting
-(Pygments, CSS classes only), the HTML sanitizer policy, and `BlockStreamer`, which renders each
-finished top-level block of a streamed text part exactly once (see docs/protocol.md, `block`).
+Owns the markdown dialect (CommonMark plus GFM tables and strikethrough, and TeX math as MathML
+through mathml.py), code highlighting (Pygments, CSS classes only), the HTML sanitizer policy,
+and `BlockStreamer`, which renders each finished top-level block of a streamed text part exactly
+once (see docs/protocol.md, `block`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from pygments import highlight  # type: ignore[import-untyped]
 from pygments.formatters import HtmlFormatter  # type: ignore[import-untyped]
 from pygments.lexers import get_lexer_by_name  # type: ignore[import-untyped]
 from pygments.util import ClassNotFound  # type: ignore[import-untyped]
+
+from .mathml import MATHML_ATTRIBUTES, MATHML_TAGS, math_plugin
 
 __all__ = ["BlockStreamer", "highlight_css", "render_markdown"]
 
@@ -59,6 +62,7 @@ def _markdown(*, inline: bool) -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "highlight": _highlight})
     md.enable(["table", "strikethrough"])
     md.core.ruler.push("align_classes", _align_classes)
+    math_plugin(md)
     if not inline:
         md.disable("inline")
     return md
@@ -79,8 +83,10 @@ _SANITIZER = nh3.Cleaner(
         *("p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "hr", "br"),
         *("pre", "code", "span", "em", "strong", "del", "s", "a", "img"),
         *("table", "thead", "tbody", "tr", "th", "td"),
+        *MATHML_TAGS,
     },
     attributes={
+        **MATHML_ATTRIBUTES,
         "a": {"href", "title"},
         "img": {"src", "alt", "title"},
         "span": {"class"},
@@ -111,22 +117,30 @@ def render_markdown(text: str) -> str:
     return _render(text, {})
 
 
-def _style_defs(style: str) -> str:
+def _style_defs(style: str, scopes: list[str]) -> str:
     formatter = HtmlFormatter(style=style)
-    scope = ".md .highlight"
-    lines: list[str] = formatter.get_background_style_defs(scope)
-    lines += formatter.get_token_style_defs(scope)
+    prefixes = [f"{scope} .md .highlight" for scope in scopes]
+    lines: list[str] = formatter.get_background_style_defs(prefixes)
+    lines += formatter.get_token_style_defs(prefixes)
     return "\n".join(lines)
 
 
 @functools.cache
 def highlight_css() -> str:
-    """The stylesheet for highlighted code, scoped under `.md`; a light and a dark theme."""
-    # Each theme only inside its own media query: a token the dark theme leaves uncoloured
-    # must not keep the light theme's colour.
+    """The stylesheet for highlighted code, scoped under `.md`; a light and a dark theme.
+
+    The page follows the system's theme unless the user chose one (`<html data-theme>`,
+    theme.js). Exactly one of the two rule sets matches in every case: a token the dark theme
+    leaves uncoloured must not keep the light theme's colour.
+    """
+    light = _style_defs("default", [':root[data-theme="light"]'])
+    dark = _style_defs("github-dark", [':root[data-theme="dark"]'])
+    system_light = _style_defs("default", [":root:not([data-theme])"])
+    system_dark = _style_defs("github-dark", [":root:not([data-theme])"])
     return (
-        f"@media not all and (prefers-color-scheme: dark) {{\n{_style_defs('default')}\n}}\n"
-        f"@media (prefers-color-scheme: dark) {{\n{_style_defs('github-dark')}\n}}\n"
+        f"{light}\n{dark}\n"
+        f"@media not all and (prefers-color-scheme: dark) {{\n{system_light}\n}}\n"
+        f"@media (prefers-color-scheme: dark) {{\n{system_dark}\n}}\n"
     )
 
 

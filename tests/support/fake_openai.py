@@ -57,6 +57,8 @@ class FakeOpenAI:
     def __init__(self, chunk_size: int = 4) -> None:
         self.chunk_size = chunk_size
         self.delay = 0.0
+        # (status, error message): every model request is answered with this error instead.
+        self.failure: tuple[int, str] | None = None
         self.requests: list[Recorded] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -127,6 +129,9 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 self._json(404, _error(f"no route {path}"))
                 return
             recorded = fake.record(path, body)
+            if fake.failure is not None:
+                self._json(fake.failure[0], _error(fake.failure[1]))
+                return
             users = [text for role, text in recorded.history() if role == "user"]
             reply = reply_to(users[-1] if users else "")
             usage = (sum(len(t.split()) for _, t in recorded.history()), len(reply.split()))

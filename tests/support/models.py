@@ -83,13 +83,22 @@ def answers_a_prompt(messages: list[ModelMessage]) -> bool:
     return isinstance(last, ModelRequest) and any(isinstance(p, UserPromptPart) for p in last.parts)
 
 
-def tool_agent(*, thinking: bool = True, model_name: str = "tools") -> Agent[None, str]:
+def tool_agent(
+    *,
+    thinking: bool = True,
+    model_name: str = "tools",
+    answer: str | None = None,
+    fails_on: str | None = None,
+) -> Agent[None, str]:
     """An agent that calls its `temperature` tool once (thinking first, unless not
-    `thinking`), then answers."""
+    `thinking`), then answers (`answer` line by line, if given). A prompt equal to `fails_on`
+    makes the model raise instead."""
 
     async def stream(
         messages: list[ModelMessage], _info: AgentInfo
     ) -> AsyncIterator[str | DeltaToolCalls | DeltaThinkingCalls]:
+        if fails_on is not None and prompts_of(messages)[-1] == fails_on:
+            raise RuntimeError("the model fell over")
         if answers_a_prompt(messages):
             if thinking:
                 yield {0: DeltaThinkingPart(content="The user wants the weather. ")}
@@ -97,8 +106,12 @@ def tool_agent(*, thinking: bool = True, model_name: str = "tools") -> Agent[Non
             index = 1 if thinking else 0
             yield {index: DeltaToolCall(name="temperature", json_args='{"city": "Paris"}')}
             return
-        yield "It is "
-        yield "21 °C in Paris."
+        if answer is None:
+            yield "It is "
+            yield "21 °C in Paris."
+            return
+        for line in answer.splitlines(keepends=True):
+            yield line
 
     agent = Agent(FunctionModel(stream_function=stream, model_name=model_name))
 

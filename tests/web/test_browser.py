@@ -157,7 +157,7 @@ def test_markup_in_user_and_model_text_does_not_execute(
         page.wait_for_timeout(300)
         assert page.evaluate("window.__xss") is None
         assert dialogs == []
-        log = page.get_by_role("log")
+        log = page.get_by_role("region", name="Chat history")
         assert log.locator("script").count() == 0
         assert log.locator("[onerror], [onload]").count() == 0
         assert log.locator("a[href^='javascript'], img[src^='javascript']").count() == 0

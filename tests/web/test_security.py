@@ -96,7 +96,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/"): "page",
     ("GET", "/c/{conversation_id}"): "page",
     ("GET", "/login"): "public",
-    ("GET", "/static/highlight.css"): "public",
+    ("GET", "/assets/{version}/{name:path}"): "public",
+    ("GET", "/static/{name:path}"): "public",
     ("GET", "/openapi.json"): "public",
     ("GET", "/docs"): "public",
 }
@@ -129,7 +130,7 @@ ON_A_REPLY = {("POST", "/api/conversations/{conversation_id}/messages/{message_i
 def _routes(client: TestClient) -> set[tuple[str, str]]:
     found: set[tuple[str, str]] = set()
     for route in iter_route_contexts(client.app.routes):  # type: ignore[attr-defined]
-        if route.methods and route.path:  # the /static mount serves files, no data
+        if route.methods and route.path:  # the mounts (API docs' files) serve no data
             found |= {(m, route.path) for m in route.methods if m != "HEAD"}
     return found
 
@@ -145,6 +146,9 @@ def test_the_authorization_matrix(world: World, method: str, path: str) -> None:
     token_id = world.call("alice", "GET", "/api/tokens").json()["items"][0]["id"]
     listed = world.call("alice", "GET", f"/api/conversations/{cid}/messages").json()
     message_id = listed["items"][1 if (method, path) in ON_A_REPLY else 0]["id"]
+    # The front end's files: one of them, of this version.
+    version = world.client.app.state.services.assets.version  # type: ignore[attr-defined]
+    path = path.replace("{name:path}", "style.css").replace("{version}", version)
     url = path.format(conversation_id=cid, run_id=run_id, token_id=token_id, message_id=message_id)
     body = BODIES.get((method, path))
     kwargs: dict[str, Any] = {"params": QUERIES.get((method, path), {})}

@@ -277,7 +277,7 @@ def test_the_page_and_its_assets_load_with_the_network_unplugged(
             pending += [(urljoin(url, ref), parts.path) for ref in _linked(code, content_type)]
 
     assert external == [], "assets must not load anything from the network"
-    assert any(urlsplit(u).path.startswith("/static/") for u in seen), seen
+    assert any(urlsplit(u).path.startswith("/assets/") for u in seen), seen
 
 
 def _external_urls(text: str) -> list[str]:

@@ -93,12 +93,12 @@ _AUDIT = """
       .filter((el) => [...el.attributes].some((a) => a.name.toLowerCase().startsWith('on')))
       .map(show),
     // Elements that run script, load a document or navigate, anywhere in the page except
-    // the page's own module script and its same-origin links (forms are only looked for in
-    // the regions above: the page has forms of its own).
+    // the page's own scripts (its versioned files) and its same-origin links (forms are
+    // only looked for in the regions above: the page has forms of its own).
     loaders: [
       ...document.querySelectorAll(
-        'script:not([src="/static/app.js"]), link:not([href^="/"]), iframe, frame, object, ' +
-        'embed, base, meta[http-equiv], style, applet',
+        'script:not([src^="/assets/"]), link:not([href^="/"]), iframe, frame, ' +
+        'object, embed, base, meta[http-equiv], style, applet',
       ),
     ].map(show),
     // Links may only go to http(s) or mailto (relative links resolve to the test server).

@@ -84,6 +84,15 @@ def model_label(agent: AbstractAgent[Any, Any]) -> str:
 
 
 def model_label_of(model: Model) -> str:
+    """The model string that names `model`, as `PARLEY_MODEL` would take it.
+
+    Pydantic AI's `model_id` is `system:name`, and both OpenAI APIs' system is "openai", while
+    `openai:` names the Responses API: a Chat Completions model is `openai-chat:`.
+    """
+    from pydantic_ai.models.openai import OpenAIChatModel
+
+    if isinstance(model, OpenAIChatModel) and model.system == "openai":
+        return f"openai-chat:{model.model_name}"
     return f"{model.system}:{model.model_name}"
 
 

@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from pydantic_ai.agent import AbstractAgent
-from pydantic_ai.exceptions import ModelHTTPError, RunTimedOut
+from pydantic_ai.exceptions import RunTimedOut
 from pydantic_ai.messages import ModelMessage, ModelRequest, UserPromptPart
 from pydantic_ai.usage import UsageLimits
 
@@ -28,10 +28,10 @@ from ..agents.catalog import Catalog
 from ..chat.context import Answering, tokens
 from ..chat.models import Status, Usage
 from ..chat.store import Fresh, Regenerate, Store
-from ..chat.text import clean_text
 from ..db.clock import now
 from ..db.ids import new_id
 from ..settings import Settings
+from .errors import describe_error
 from .events import ReplyStream
 from .run import KEEPALIVE_SECONDS, Numbered, Run
 from .store import RunStore
@@ -289,14 +289,14 @@ class Runs:
                     new_messages = builder.cancelled.new_messages()
                 elif builder.error is not None:
                     log.error("run %s failed", run.id, exc_info=builder.error)
-                    status, error = "error", _describe(builder.error)
+                    status, error = "error", describe_error(builder.error)
                     new_messages = _live_messages(stream)
                 else:
                     new_messages = stream.new_messages()
                 usage = _usage(stream)
         except Exception as exc:  # the agent could not even start
             log.exception("run %s could not start", run.id)
-            status, error = "error", _describe(exc)
+            status, error = "error", describe_error(exc)
         except BaseException:  # this task was cancelled: save what there is, then go
             await self._end(run, builder, checkpoints, run.stop_reason, None, new_messages, usage)
             raise
@@ -342,7 +342,7 @@ class Runs:
                 run.publish(name, data)
         except Exception as exc:
             log.exception("closing the reply of run %s failed", run.id)
-            status, error = "error", error or _describe(exc)
+            status, error = "error", error or describe_error(exc)
         user_request: ModelMessage | None = None
         if new_messages and isinstance(new_messages[0], ModelRequest):
             user_request, new_messages = new_messages[0], new_messages[1:]
@@ -428,10 +428,3 @@ def _usage(stream: Any) -> Usage | None:
         reasoning_tokens=usage.details.get("reasoning_tokens", 0),
         cost=float(cost) if cost is not None else None,
     )
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, ModelHTTPError):
-        return clean_text(f"The model provider answered with an error ({exc.status_code}): {exc}")
-    text = str(exc) or type(exc).__name__
-    return clean_text(f"{type(exc).__name__}: {text}")

@@ -1,12 +1,14 @@
 // The controls under a message: the version switcher ("Previous version", "2 / 3",
-// "Next version"), Edit (user messages) or Regenerate (replies), and "Fork from here";
-// and the inline form that edits a prompt. What they do is the chat's business: they
-// only call the MessageActions they are given.
+// "Next version"), Copy (replies), Edit (user messages) or Regenerate (replies), and
+// "Fork from here"; and the inline form that edits a prompt. What they do is the chat's
+// business: they only call the MessageActions they are given.
 //
 // Every control that changes the conversation has the class `msg__action`: the chat
 // disables them all while a reply is being generated (the server would answer 409).
 // A version button at the end of the list also carries `data-end`, so it stays disabled.
+// Copy changes nothing, so it is not one of them.
 
+import { copyButton } from './copy.js';
 import { h, icon } from './dom.js';
 
 /** @typedef {import('./api.js').Message} Message */
@@ -40,13 +42,15 @@ function _iconButton(name, label, className, onClick) {
  * @param {Message} message
  * @param {HTMLElement} element  the message's article, handed to the actions
  * @param {MessageActions} actions
+ * @param {() => string | Promise<string>} [source]  the text Copy copies (no Copy without)
  * @returns {HTMLElement}
  */
-export function toolbar(message, element, actions) {
+export function toolbar(message, element, actions, source) {
   const bar = h('div', { class: 'msg__toolbar' });
   const siblings = message.siblings ?? [message.id];
   if (siblings.length > 1) bar.append(_versions(siblings, message.id, element, actions));
   const buttons = h('div', { class: 'msg__buttons' });
+  if (source) buttons.append(copyButton({ label: 'Copy', className: 'msg__copy', source }));
   if (message.role === 'user') {
     buttons.append(_iconButton('pencil', 'Edit', 'msg__edit', () => actions.edit(element, message)));
   } else {

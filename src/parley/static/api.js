@@ -314,6 +314,14 @@ export const createConversation = () => _json('POST', '/api/conversations', {});
 export const getConversation = (id) => _json('GET', _conv(id));
 
 /**
+ * One message, with each text part's markdown source (which the list leaves out).
+ * @param {string} id
+ * @param {string} messageId
+ * @returns {Promise<Message>}
+ */
+export const getMessage = (id, messageId) => _json('GET', `${_conv(id)}/messages/${encodeURIComponent(messageId)}`);
+
+/**
  * @param {string} id
  * @param {string} title
  * @returns {Promise<Conversation>}

@@ -1,30 +1,46 @@
-// Start-up and wiring: finds the page's elements, connects the sidebar, the search box
-// and dialog, the chat and the composer, keeps the URL (/c/<id>) in step with the open
-// conversation, opens the conversation settings, shows the account controls in accounts
-// mode, and owns the keyboard shortcuts (Esc, Ctrl+K / ⌘K) and the narrow-screen sidebar
-// toggle.
+// Start-up and wiring: finds the page's elements, connects the sidebar (a drawer on narrow
+// screens), the search box and dialog, the chat and the composer, keeps the URL (/c/<id>)
+// in step with the open conversation, opens the conversation settings, shows the account
+// controls in accounts mode and the model notice, and says what each keyboard shortcut
+// does (keyboard.js has the keys). The theme is theme.js's, a script of its own.
 
 import { Account } from './account.js';
 import * as api from './api.js';
 import { Chat } from './chat.js';
 import { Composer } from './composer.js';
+import { copyLastReply } from './copyreply.js';
 import { byId } from './dom.js';
+import { Drawer } from './drawer.js';
 import { ConversationHeader } from './header.js';
+import { listenForShortcuts } from './keyboard.js';
+import { showNotice } from './notice.js';
 import { SearchBox } from './search.js';
 import { SearchDialog } from './searchdialog.js';
 import { SettingsDialog } from './settingsdialog.js';
+import { ShortcutsDialog } from './shortcutsdialog.js';
 import { Sidebar } from './sidebar.js';
 import { TokensDialog } from './tokens.js';
 
-const app = byId('app', HTMLElement);
 const newChat = byId('new-chat', HTMLButtonElement);
 const searchOpen = byId('search-open', HTMLButtonElement);
-const toggle = byId('sidebar-toggle', HTMLButtonElement);
-const backdrop = byId('backdrop', HTMLElement);
 const settingsOpen = byId('settings-open', HTMLButtonElement);
-const modelNotice = byId('model-notice', HTMLElement);
+const shortcutsOpen = byId('shortcuts-open', HTMLButtonElement);
+const skipLink = byId('skip-link', HTMLAnchorElement);
+const log = byId('log', HTMLElement);
 const prompt = byId('prompt', HTMLTextAreaElement);
-const narrow = window.matchMedia('(max-width: 700px)');
+
+// The same width as the CSS's narrow-screen section.
+const drawer = new Drawer(
+  {
+    app: byId('app', HTMLElement),
+    panel: byId('sidebar', HTMLElement),
+    toggle: byId('sidebar-toggle', HTMLButtonElement),
+    backdrop: byId('backdrop', HTMLElement),
+    first: newChat,
+    outside: [skipLink, byId('main', HTMLElement)],
+  },
+  window.matchMedia('(max-width: 700px)'),
+);
 
 const composer = new Composer(
   { form: byId('composer', HTMLFormElement), prompt, counter: byId('counter', HTMLElement) },
@@ -39,7 +55,7 @@ const header = new ConversationHeader({
 
 const chat = new Chat(
   {
-    log: byId('log', HTMLElement),
+    log,
     empty: byId('empty', HTMLElement),
     title: byId('conversation-title', HTMLElement),
     prompt,
@@ -85,7 +101,7 @@ const sidebar = new Sidebar(
   {
     open(id) {
       if (id === chat.conversationId) {
-        _setSidebarOpen(false);
+        drawer.close(false);
         composer.focus();
       } else {
         _show(id, true);
@@ -144,6 +160,12 @@ const settingsDialog = new SettingsDialog(
   },
 );
 
+const shortcutsDialog = new ShortcutsDialog({
+  dialog: byId('shortcuts-dialog', HTMLDialogElement),
+  list: byId('shortcuts-list', HTMLTableSectionElement),
+  close: byId('shortcuts-close', HTMLButtonElement),
+});
+
 const account = new Account(
   {
     root: byId('account', HTMLElement),
@@ -198,7 +220,7 @@ function _idFromLocation() {
 function _show(id, push) {
   if (push && location.pathname !== _path(id)) history.pushState(null, '', _path(id));
   sidebar.setActive(id);
-  _setSidebarOpen(false);
+  drawer.close(false);
   if (id === null) chat.clear();
   else void chat.open(id);
   composer.focus();
@@ -217,73 +239,91 @@ function _showHit(id, messageId) {
   }
   if (location.pathname !== _path(id)) history.pushState(null, '', _path(id));
   sidebar.setActive(id);
-  _setSidebarOpen(false);
+  drawer.close(false);
   void chat.openAt(id, messageId);
 }
 
-/** @param {boolean} open  the sidebar, on narrow screens where it overlays the chat */
-function _setSidebarOpen(open) {
-  app.classList.toggle('sidebar-open', open);
-  toggle.setAttribute('aria-expanded', String(open));
-  backdrop.hidden = !open;
+/** @returns {HTMLElement} what has the focus, to give it back after a dialog */
+function _focused() {
+  const focused = document.activeElement;
+  return focused instanceof HTMLElement && focused !== document.body ? focused : prompt;
 }
-
-const _sidebarShown = () => narrow.matches && app.classList.contains('sidebar-open');
 
 newChat.addEventListener('click', () => _show(null, true));
 
 searchOpen.addEventListener('click', () => searchDialog.open(searchOpen));
+
+shortcutsOpen.addEventListener('click', () => shortcutsDialog.open(shortcutsOpen));
+
+// The link's own jump would put #prompt in the URL (a popstate, reopening the conversation)
+// without focusing the box in every browser.
+skipLink.addEventListener('click', (event) => {
+  event.preventDefault();
+  drawer.close(false);
+  composer.focus();
+});
 
 settingsOpen.addEventListener('click', () => {
   const id = chat.conversationId;
   if (id) void settingsDialog.open(id, settingsOpen);
 });
 
-toggle.addEventListener('click', () => {
-  const open = !_sidebarShown();
-  _setSidebarOpen(open);
-  if (open) newChat.focus();
-});
-
-backdrop.addEventListener('click', () => _setSidebarOpen(false));
-
-narrow.addEventListener('change', () => _setSidebarOpen(false));
-
 window.addEventListener('popstate', () => _show(_idFromLocation(), false));
 
-document.addEventListener('keydown', (event) => {
-  // Ctrl+K / ⌘K: search from anywhere, as in most apps (the browser's own use of it,
-  // focusing its search bar, gives way while the page has the focus).
-  // (event.code: the K key whatever the keyboard layout types with it.)
-  const k = event.key.toLowerCase() === 'k' || event.code === 'KeyK';
-  if (k && (event.ctrlKey || event.metaKey) && !event.altKey && !event.shiftKey) {
-    event.preventDefault();
-    // Not over another modal dialog (tokens, a confirmation): one at a time.
-    if (!document.querySelector('dialog[open]')) {
-      const focused = document.activeElement;
-      searchDialog.open(focused instanceof HTMLElement && focused !== document.body ? focused : prompt);
+/** @param {-1 | 1} step  Alt+↑ / Alt+↓: the conversation above or below in the list */
+function _move(step) {
+  const id = sidebar.neighbour(step);
+  if (id === null) return false;
+  _show(id, true);
+  return true;
+}
+
+listenForShortcuts({
+  newChat() {
+    _show(null, true);
+    return true;
+  },
+  search() {
+    // Taken even over another modal dialog (tokens, a confirmation), where it opens
+    // nothing: one dialog at a time, and the browser's own Ctrl+K (its search bar) gives
+    // way while the page has the focus, as in most apps.
+    if (!document.querySelector('dialog[open]')) searchDialog.open(_focused());
+    return true;
+  },
+  focusPrompt() {
+    drawer.close(false);
+    composer.focus();
+    return true;
+  },
+  stop() {
+    // The drawer first: Esc closes what is in front.
+    if (drawer.shown) {
+      drawer.close(true);
+      return true;
     }
-    return;
-  }
-  if (event.key !== 'Escape' || event.defaultPrevented) return;
-  // With a modal dialog open, Esc belongs to the dialog (it closes it): it must not also
-  // close the sidebar or stop the reply behind it.
-  if (document.querySelector('dialog[open]')) return;
-  if (_sidebarShown()) {
-    _setSidebarOpen(false);
-    toggle.focus();
-  } else if (chat.busy) {
-    event.preventDefault();
+    if (!chat.busy) return false;
     void chat.stop();
-  }
+    return true;
+  },
+  copyReply: () => copyLastReply(log, byId('toast', HTMLElement)),
+  previous: () => _move(-1),
+  next: () => _move(1),
+  help() {
+    shortcutsDialog.open(_focused());
+    return true;
+  },
 });
 
 api.getInfo().then(
   (info) => {
     header.setDefaultModel(info.model);
     if (info.model_notice) {
-      modelNotice.textContent = info.model_notice;
-      modelNotice.hidden = false;
+      const notice = {
+        root: byId('model-notice', HTMLElement),
+        text: byId('model-notice-text', HTMLElement),
+        dismiss: byId('model-notice-dismiss', HTMLButtonElement),
+      };
+      showNotice(notice, info.model_notice, () => composer.focus());
     }
     composer.setMaxChars(info.max_prompt_chars);
     chat.maxChars = info.max_prompt_chars;

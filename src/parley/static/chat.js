@@ -4,13 +4,14 @@
 // chatview.js the controls and their state, runview.js a run streaming into the log,
 // branches.js the message actions (edit, regenerate, versions, fork), pages.js paging,
 // titles.js waiting for the model's title, header.js the model and usage totals shown
-// beside the title.
+// beside the title, jumplatest.js the way back to the newest message.
 
 import * as api from './api.js';
 import { Branches } from './branches.js';
 import { ChatView } from './chatview.js';
 import { ContextMarker } from './contextmarker.js';
 import { describeError } from './dom.js';
+import { JumpToLatest } from './jumplatest.js';
 import { loadConversation, whatToShow } from './loading.js';
 import { notice, pendingMessage } from './messages.js';
 import { Pages } from './pages.js';
@@ -51,7 +52,10 @@ export class Chat {
     };
     const view = (this._view = new ChatView(elements, actions));
     const marker = (this._marker = new ContextMarker(elements.log));
-    this._pages = new Pages(elements.log, {
+    this._jump = new JumpToLatest(elements.log, elements.prompt, () => void this.jumpToLatest());
+    this._jump.button.addEventListener('wheel', (event) => view.scroll.wheelOver(event), { passive: true });
+    view.scroll.onMoved = () => this._syncJump();
+    this._pages = new Pages(elements.log, view.scroll, {
       render: (message) => view.render(message),
       newest: (messages) => {
         // Paging down reached a reply still being generated: reopen to follow its run.
@@ -59,7 +63,12 @@ export class Chat {
         if (last?.status === 'generating' && view.conversationId && !view.busy) void this.open(view.conversationId);
       },
       // Every page tells where the context begins; the message may be in this one.
-      loaded: (page) => marker.set(page.context_start_id, page.context_empty),
+      loaded: (page) => {
+        marker.set(page.context_start_id, page.context_empty);
+        this._syncJump();
+      },
+      // A reply streaming into the newest end needs its element to stay in the log.
+      trimmable: () => !view.busy,
     });
     this._runs = new RunView(view, this._pages, {
       refresh: (id, replied) => {
@@ -168,8 +177,24 @@ export class Chat {
     if (element && options.around) view.scroll.highlight(element);
     else if (element && options.reveal) view.scroll.revealVersion(element, options.reveal.direction);
     else view.scroll.toBottom();
+    this._syncJump();
+    // A first page too short to scroll (or a hit near an end) loads the next one now.
+    this._pages.scrolled();
     if (runId) void this._runs.attach(id, runId, generating);
     return true;
+  }
+
+  /**
+   * "Jump to latest": go to the newest message and follow the conversation again; a window
+   * that stops short of the newest message is replaced by the newest page.
+   */
+  async jumpToLatest() {
+    const view = this._view;
+    view.elements.prompt.focus(); // the button is about to hide
+    const id = view.conversationId;
+    if (view.loading) return;
+    if (id && !this._pages.atNewest) await this.open(id);
+    else view.scroll.toBottom();
   }
 
   /**
@@ -259,6 +284,14 @@ export class Chat {
     this._view.reset();
     this._pages.clear();
     this._marker.clear();
+    this._syncJump();
+  }
+
+  /** Offer "Jump to latest" while the newest message is out of view or not in the log. */
+  _syncJump() {
+    const view = this._view;
+    const open = view.conversationId !== null && !view.loading;
+    this._jump.show(open && (view.scroll.away || !this._pages.atNewest));
   }
 
   /**

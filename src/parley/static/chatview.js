@@ -1,5 +1,5 @@
 // The chat's part of the page and the state it shows: which conversation is open (the
-// title), whether a reply is being sent or messages loaded (Send, Stop, aria-busy and the
+// title), whether a reply is being sent or messages loaded (Send, Stop and the
 // message actions follow it), the prompt box and its limit, the log's messages and
 // notices, and where the focus goes when the control that had it is replaced.
 
@@ -69,11 +69,10 @@ export class ChatView {
   /** @param {boolean} busy */
   setBusy(busy) {
     this._busy = busy;
-    const { log, send } = this.elements;
+    const { send } = this.elements;
     send.disabled = busy;
-    // aria-busy keeps screen readers from reading every streamed fragment of the reply.
-    if (busy) log.setAttribute('aria-busy', 'true');
-    else log.removeAttribute('aria-busy');
+    // No aria-busy on the log while a reply streams: a screen reader would hold back the
+    // reply's own live region (messages.js announces its finished blocks) until it ends.
     this.syncActions();
     if (!busy) this.setRun(null);
   }

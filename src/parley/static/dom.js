@@ -55,6 +55,8 @@ const ICONS = {
   fork: 'M6 3v12M6 21a3 3 0 1 0 0-6a3 3 0 0 0 0 6M18 9a3 3 0 1 0 0-6a3 3 0 0 0 0 6M18 9a9 9 0 0 1-9 9',
   previous: 'M15 6l-6 6 6 6',
   next: 'M9 6l6 6-6 6',
+  copy: 'M9 9h11v11H9zM5 15H4V4h11v1',
+  check: 'M5 12.5l4.5 4.5L19 7.5',
 };
 
 /**

@@ -4,10 +4,17 @@
 //
 // Every text field is set with textContent or text nodes. The single exception is the
 // server-rendered `html` of assistant text parts (see `_appendHtml`).
+//
+// A reply being streamed (`announce`) has its rendered text (each text part's `.md`) as a
+// polite live region until it ends: finished blocks are announced as they come, not every
+// fragment of the tail. A saved reply, or a history that opens, is never a live region.
 
 import { toolbar } from './actions.js';
+import * as api from './api.js';
+import { decorateCode } from './codeblocks.js';
 import { h, icon } from './dom.js';
-import { usageText } from './usage.js';
+import { StreamTail } from './tail.js';
+import { reported, usageText } from './usage.js';
 
 /** @typedef {import('./actions.js').MessageActions} MessageActions */
 /** @typedef {import('./api.js').Message} Message */
@@ -103,11 +110,15 @@ function _advance(text, from, count) {
  * @typedef {object} TextPart
  * @property {'text'} kind
  * @property {HTMLElement} md      the rendered blocks
- * @property {HTMLElement} tail    the not-yet-rendered rest, as plain text
+ * @property {StreamTail} tail     the not-yet-rendered rest, shown as it streams
  * @property {string} text         the part's whole markdown source so far
+ * @property {string} pending      its end not rendered yet (what the tail shows)
  * @property {number} points       characters (code points) rendered, as the server counts
- * @property {number} index        the same position as an index into `text`
  */
+
+/** How long a finished reply stays a live region: its last block and `done` often come
+ * in one read, and a region that stops being live at once would not announce it (ms). */
+const QUIET_AFTER_MS = 1000;
 
 /**
  * @typedef {object} ThinkingPart
@@ -136,9 +147,22 @@ export class AssistantMessage {
       this.parts,
       this._meta,
     );
-    this._meta.append(toolbar(message, this.element, actions));
+    this._conversationId = message.conversation_id;
+    this._meta.append(toolbar(message, this.element, actions, () => this._source()));
     /** @type {TextPart | ThinkingPart | null} the part that deltas extend */
     this._current = null;
+    /** @type {TextPart[]} */
+    this._texts = [];
+    /** Built from a run's events as they come (not from a saved message). */
+    this._streamed = message.status === 'generating';
+    /** Its text parts are live regions, until it ends (see `announce`). */
+    this._live = false;
+    /**
+     * The reply's markdown, once known here: the list sends a reply's HTML only, and a
+     * streamed reply's text is complete once it has ended. null: ask the server.
+     * @type {string | null}
+     */
+    this._markdown = null;
     this.setStatus(message.status);
     this.setModel(message.model);
   }
@@ -152,6 +176,8 @@ export class AssistantMessage {
    */
   static fromMessage(message, actions) {
     const view = new AssistantMessage(message, actions);
+    // Saved, even if still generating (a partial copy): not built from events.
+    view._streamed = false;
     for (const part of message.parts ?? []) {
       try {
         view._renderPart(part);
@@ -162,6 +188,7 @@ export class AssistantMessage {
     if (!view.parts.childElementCount && message.text) view.text(message.text);
     view._current = null;
     view.finish(message);
+    view._markdown = message.text ?? null;
     return view;
   }
 
@@ -187,23 +214,32 @@ export class AssistantMessage {
     }
   }
 
+  /** Announce the reply's text as it is rendered, politely, until the reply ends. */
+  announce() {
+    this._live = true;
+    for (const part of this._texts) _setLive(part.md, true);
+  }
+
   /** @returns {TextPart} the current text part, started if the last part is not text */
   _textPart() {
     if (this._current?.kind === 'text') return this._current;
     const md = h('div', { class: 'md' });
+    if (this._live) _setLive(md, true);
     const tail = h('div', { class: 'md-tail' });
     this.parts.append(h('div', { class: 'part part--text' }, md, tail));
     /** @type {TextPart} */
-    const part = { kind: 'text', md, tail, text: '', points: 0, index: 0 };
+    const part = { kind: 'text', md, tail: new StreamTail(tail), text: '', pending: '', points: 0 };
     this._current = part;
+    this._texts.push(part);
     return part;
   }
 
-  /** @param {string} delta  markdown source, shown as plain text until its block is rendered */
+  /** @param {string} delta  markdown source, shown in the tail until its block is rendered */
   text(delta) {
     const part = this._textPart();
     part.text += delta;
-    part.tail.textContent = part.text.slice(part.index);
+    part.pending += delta;
+    part.tail.append(delta);
   }
 
   /**
@@ -214,10 +250,13 @@ export class AssistantMessage {
    */
   block(html, n) {
     const part = this._textPart();
-    _appendHtml(part.md, html);
-    part.index = _advance(part.text, part.index, n - part.points);
-    part.points = Math.max(part.points, n);
-    part.tail.textContent = part.text.slice(part.index);
+    decorateCode(_appendHtml(part.md, html));
+    if (n <= part.points) return;
+    // Only the unrendered end is stepped through and sliced: the cost of a block is the
+    // length of the open block, never of the whole text.
+    part.pending = part.pending.slice(_advance(part.pending, 0, n - part.points));
+    part.points = n;
+    part.tail.reset(part.pending);
   }
 
   /** @param {string} delta */
@@ -276,6 +315,7 @@ export class AssistantMessage {
    * @param {() => void} [onRetry]
    */
   fail(detail, onRetry) {
+    this._quiet();
     if (!this._error) {
       const button = onRetry
         ? _errorButton('Retry', 'retry', onRetry)
@@ -316,12 +356,67 @@ export class AssistantMessage {
     this.setStatus(done.status);
     if (done.status === 'error') this.fail(done.error || 'The reply failed.');
     this.setModel(done.model);
-    if (done.usage) this._usage.textContent = usageText(done.usage);
+    // A reply stopped or failed before the provider reported anything has no usage to
+    // show: "0 in · 0 out" would read as a count.
+    this._usage.textContent = done.usage && reported(done.usage) ? usageText(done.usage) : '';
+    // Streamed here from its first event: the text parts are the whole reply (as the
+    // server joins them).
+    if (this._streamed) this._markdown = this._texts.map((part) => part.text).join('\n\n');
+    this._quiet();
+  }
+
+  /** The reply has ended: its text stops being a live region, after a moment. */
+  _quiet() {
+    if (!this._live) return;
+    this._live = false;
+    const regions = this._texts.map((part) => part.md);
+    setTimeout(() => {
+      for (const md of regions) _setLive(md, false);
+    }, QUIET_AFTER_MS);
+  }
+
+  /**
+   * The reply's markdown source, for Copy: known here, or fetched from the server.
+   * @returns {string | Promise<string>}
+   */
+  _source() {
+    if (this._markdown !== null) return this._markdown;
+    const id = this.element.getAttribute('data-id') ?? '';
+    return _savedMarkdown(this._conversationId, id).then((text) => {
+      this._markdown = text;
+      return text;
+    });
   }
 }
 
 /**
- * Append server-rendered HTML.
+ * @param {HTMLElement} md
+ * @param {boolean} live
+ */
+function _setLive(md, live) {
+  if (live) {
+    md.setAttribute('aria-live', 'polite');
+    md.setAttribute('aria-atomic', 'false');
+  } else {
+    md.removeAttribute('aria-live');
+    md.removeAttribute('aria-atomic');
+  }
+}
+
+/**
+ * A saved reply's markdown: `GET …/messages/{id}` sends each text part's source, which
+ * the list leaves out.
+ * @param {string} conversationId
+ * @param {string} id
+ * @returns {Promise<string>}
+ */
+async function _savedMarkdown(conversationId, id) {
+  const message = await api.getMessage(conversationId, id);
+  return message.text ?? '';
+}
+
+/**
+ * Append server-rendered HTML; returns the first node added (null if none).
  *
  * Why this is safe: `html` only ever comes from the `html` field of a saved text part or
  * from a `block` event. The server renders it from markdown and sanitizes the result with
@@ -330,7 +425,10 @@ export class AssistantMessage {
  * Nothing typed by a user, and no other field, ever reaches this function.
  * @param {HTMLElement} target
  * @param {string} html
+ * @returns {ChildNode | null}
  */
 function _appendHtml(target, html) {
+  const last = target.lastChild;
   target.insertAdjacentHTML('beforeend', html);
+  return last ? last.nextSibling : target.firstChild;
 }

@@ -1,9 +1,14 @@
 // The window of the current branch that the log shows. A conversation can hold thousands
 // of messages, so the log holds pages of them: "Load earlier messages" above (older
 // pages, `before=next_cursor`) and, when the window stops short of the newest message
-// (after opening a search hit in the middle), "Load newer messages" below
-// (`after=newer_cursor`). Scrolling to either end loads the next page as well; the
-// buttons are there for the keyboard and for a page too short to scroll.
+// (after opening a search hit in the middle, or after scrolling far up), "Load newer
+// messages" below (`after=newer_cursor`). Scrolling to either end loads the next page as
+// well; the buttons are there for the keyboard and for a page too short to scroll.
+//
+// The window holds at most MAX_MESSAGES: a page added at one end takes as many away from
+// the other, whose cursor becomes the id of the message now at that end (cursors are
+// message ids), so that scrolling back there loads them again. The page stays as light
+// after scrolling through two thousand messages as when it opened.
 
 import * as api from './api.js';
 import { describeError, h } from './dom.js';
@@ -13,11 +18,15 @@ import { notice } from './messages.js';
 /** @typedef {import('./api.js').MessagePage} MessagePage */
 /** @typedef {import('./api.js').MessageQuery} MessageQuery */
 
+/** @typedef {import('./scroll.js').Scroller} Scroller */
+
 /**
  * @typedef {object} PagesHooks
  * @property {(message: Message) => HTMLElement} render
  * @property {(messages: Message[]) => void} newest  paging down reached the newest message
  * @property {(page: MessagePage) => void} loaded  a page was added to the log
+ * @property {() => boolean} trimmable  whether the newest end may be taken away: not while a
+ *   reply streams into it
  */
 
 /** How close to an end (px) scrolling must come to load the next page. */
@@ -26,13 +35,18 @@ const EDGE_PX = 120;
 /** Messages per page when paging from the middle of a branch. */
 export const PAGE_AROUND = 50;
 
+/** Messages the log holds at most: two and a half pages of the newest (100 each). */
+export const MAX_MESSAGES = 250;
+
 export class Pages {
   /**
    * @param {HTMLElement} log
+   * @param {Scroller} scroller  keeps what is on screen in place as pages come and go
    * @param {PagesHooks} hooks
    */
-  constructor(log, hooks) {
+  constructor(log, scroller, hooks) {
     this._log = log;
+    this._scroller = scroller;
     this._hooks = hooks;
     /** @type {string | null} the open conversation, while a window of it is shown */
     this._id = null;
@@ -85,42 +99,110 @@ export class Pages {
 
   /** Load a page at whichever end the log has been scrolled to. */
   scrolled() {
-    const log = this._log;
-    if (this._older && log.scrollTop < EDGE_PX) void this.loadEarlier();
-    if (this._newer && log.scrollHeight - log.scrollTop - log.clientHeight < EDGE_PX) void this.loadNewer();
+    if (this._atTop()) void this.loadEarlier();
+    if (this._atBottom()) void this.loadNewer();
   }
 
   /** Prepend the previous page, keeping what is on screen in place. */
   async loadEarlier() {
     const button = this._earlier;
-    const page = await this._load(button, this._older && { before: this._older });
-    if (!page) return;
-    const log = this._log;
-    const fromBottom = log.scrollHeight - log.scrollTop;
-    button.after(...page.items.map((m) => this._hooks.render(m)));
-    this._older = page.next_cursor;
-    if (!this._older) {
-      const focused = document.activeElement === button;
-      button.remove();
-      if (focused) log.focus(); // keep the focus in the conversation
-    }
-    this._hooks.loaded(page);
-    log.scrollTop = log.scrollHeight - fromBottom;
+    const cursor = this._older;
+    const page = await this._load(button, cursor && { before: cursor });
+    // The window moved on meanwhile (the other end's page took this end away).
+    if (!page || cursor !== this._older) return;
+    this._scroller.keepInPlace(() => {
+      button.after(...page.items.map((m) => this._hooks.render(m)));
+      this._older = page.next_cursor;
+      if (!this._older) this._removeButton(button);
+      if (this._hooks.trimmable()) this._trimNewest();
+      this._hooks.loaded(page);
+    });
+    // Still at the top (a short page, or the reader kept scrolling while it loaded).
+    if (this._atTop()) void this.loadEarlier();
   }
 
   /** Append the next page (below stays below: nothing on screen moves). */
   async loadNewer() {
     const button = this._later;
-    const page = await this._load(button, this._newer && { after: this._newer, limit: PAGE_AROUND });
-    if (!page) return;
-    button.before(...page.items.map((m) => this._hooks.render(m)));
-    this._newer = page.newer_cursor ?? null;
-    this._hooks.loaded(page);
-    if (this._newer) return;
-    const focused = document.activeElement === button;
-    button.remove();
-    if (focused) this._log.focus();
-    this._hooks.newest(page.items);
+    const cursor = this._newer;
+    const page = await this._load(button, cursor && { after: cursor, limit: PAGE_AROUND });
+    if (!page || cursor !== this._newer) return;
+    this._scroller.keepInPlace(() => {
+      button.before(...page.items.map((m) => this._hooks.render(m)));
+      this._newer = page.newer_cursor ?? null;
+      if (!this._newer) this._removeButton(button);
+      this._trimOldest();
+      this._hooks.loaded(page);
+    });
+    if (!this._newer) this._hooks.newest(page.items);
+    else if (this._atBottom()) void this.loadNewer();
+  }
+
+  /** @returns {boolean} whether there are older messages and the log is scrolled to its top */
+  _atTop() {
+    return Boolean(this._older) && this._log.scrollTop < EDGE_PX;
+  }
+
+  /** @returns {boolean} whether there are newer messages and the log is scrolled to its bottom */
+  _atBottom() {
+    const log = this._log;
+    return Boolean(this._newer) && log.scrollHeight - log.scrollTop - log.clientHeight < EDGE_PX;
+  }
+
+  /**
+   * Take the newest messages beyond MAX_MESSAGES away: "Load newer messages" (or scrolling
+   * down) brings them back.
+   */
+  _trimNewest() {
+    const messages = this._messages();
+    const last = messages[MAX_MESSAGES - 1];
+    const id = messages.length > MAX_MESSAGES ? last?.getAttribute('data-id') : null;
+    if (!last || !id) return;
+    this._keepFocus(() => {
+      while (last.nextSibling) last.nextSibling.remove(); // with the notices and buttons there
+      this._newer = id;
+      this._later.disabled = false;
+      this._log.append(this._later);
+    });
+  }
+
+  /** Take the oldest messages beyond MAX_MESSAGES away, as `_trimNewest` the newest. */
+  _trimOldest() {
+    const messages = this._messages();
+    const first = messages[messages.length - MAX_MESSAGES];
+    const id = messages.length > MAX_MESSAGES ? first?.getAttribute('data-id') : null;
+    if (!first || !id) return;
+    this._keepFocus(() => {
+      while (first.previousSibling) first.previousSibling.remove();
+      this._older = id;
+      this._earlier.disabled = false;
+      this._log.prepend(this._earlier);
+    });
+  }
+
+  /** @returns {Element[]} the messages in the log, oldest first */
+  _messages() {
+    return [...this._log.children].filter((child) => child.classList.contains('msg'));
+  }
+
+  /**
+   * Remove a button once its end is reached, keeping the focus in the conversation.
+   * @param {HTMLButtonElement} button
+   */
+  _removeButton(button) {
+    this._keepFocus(() => button.remove());
+  }
+
+  /**
+   * Change the log; if that took away what had the focus, give it to the log.
+   * @param {() => void} change
+   */
+  _keepFocus(change) {
+    const log = this._log;
+    const focused = document.activeElement;
+    const inLog = focused !== log && log.contains(focused);
+    change();
+    if (inLog && !focused?.isConnected) log.focus({ preventScroll: true });
   }
 
   /**

@@ -156,6 +156,9 @@ export class RunView {
       }
       case 'start': {
         const fresh = view.reply(event.data.message);
+        // In the log only the reply being generated is announced: the log itself is no
+        // live region, so a history that opens is not read out.
+        fresh.announce();
         if (context.replace?.isConnected) this._branchFrom(context.replace, fresh.element);
         else if (reply?.element.isConnected) reply.element.replaceWith(fresh.element);
         else view.append(fresh.element);

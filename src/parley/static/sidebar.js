@@ -112,6 +112,19 @@ export class Sidebar {
   }
 
   /**
+   * The conversation listed next to the open one, for Alt+↑ / Alt+↓: `step` -1 the one
+   * above, 1 the one below; null past either end. With none open (a new chat), going down
+   * starts at the top. Only the pages loaded so far count.
+   * @param {-1 | 1} step
+   * @returns {string | null}
+   */
+  neighbour(step) {
+    const index = this._items.findIndex((c) => c.id === this._activeId);
+    const next = index === -1 ? (step > 0 ? 0 : -1) : index + step;
+    return this._items[next]?.id ?? null;
+  }
+
+  /**
    * Switch between the conversations and the archive.
    * @param {boolean} archived
    */

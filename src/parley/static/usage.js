@@ -21,6 +21,17 @@ export function usageText(usage) {
 }
 
 /**
+ * Whether the provider reported anything: a reply stopped or failed before it did has
+ * all zeros, which are no count.
+ * @param {Usage} usage
+ * @returns {boolean}
+ */
+export function reported(usage) {
+  const { input_tokens, output_tokens, cache_read_tokens, reasoning_tokens, cost } = usage;
+  return Boolean(input_tokens || output_tokens || cache_read_tokens || reasoning_tokens || cost);
+}
+
+/**
  * A conversation's totals: "3 replies · 4,100 in · 350 out · $0.02 (1 unpriced)".
  * A total that leaves out unpriced replies says so: it is a lower bound.
  * @param {ConversationUsage} totals

@@ -17,6 +17,7 @@ from ..agents.catalog import Catalog
 from ..chat.store import Store
 from ..runs.service import Runs
 from ..settings import Settings
+from .assets import Assets
 from .identity import authenticate
 
 LOCAL_OWNER = "local"
@@ -30,6 +31,7 @@ class Services:
     model: str
     model_notice: str | None
     catalog: Catalog
+    assets: Assets
     store: Store | None = None
     runs: Runs | None = None
     accounts: Accounts | None = None
@@ -56,6 +58,10 @@ def _runs(s: ServicesDep) -> Runs:
 
 def _settings(s: ServicesDep) -> Settings:
     return s.settings
+
+
+def _assets(s: ServicesDep) -> Assets:
+    return s.assets
 
 
 def _accounts(s: ServicesDep) -> Accounts:
@@ -97,6 +103,7 @@ StoreDep = Annotated[Store, Depends(_store)]
 CatalogDep = Annotated[Catalog, Depends(_catalog)]
 RunsDep = Annotated[Runs, Depends(_runs)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
+AssetsDep = Annotated[Assets, Depends(_assets)]
 Owner = Annotated[str, Depends(current_owner)]
 AccountsDep = Annotated[Accounts, Depends(_accounts)]
 LoginLimitsDep = Annotated[LoginLimits, Depends(_login_limits)]

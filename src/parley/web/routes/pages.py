@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
 
 from ... import __version__
-from ...render import highlight_css
-from ..deps import Owner, ServicesDep, SettingsDep, UserDep
+from ..assets import IMMUTABLE, REVALIDATE, Asset
+from ..deps import AssetsDep, Owner, ServicesDep, SettingsDep, UserDep
 from ..schemas import Info
 
 STATIC = Path(__file__).resolve().parent.parent.parent / "static"
@@ -19,23 +19,50 @@ pages = APIRouter(include_in_schema=False)
 info = APIRouter(tags=["info"])
 
 
+def _send(request: Request, asset: Asset, cache_control: str) -> Response:
+    headers = {"Cache-Control": cache_control, "ETag": asset.etag, "Vary": "Accept-Encoding"}
+    if request.headers.get("if-none-match") == asset.etag:
+        return Response(status_code=304, headers=headers)
+    body, encoding = asset.encoded(request.headers.get("accept-encoding", ""))
+    if encoding is not None:
+        headers["Content-Encoding"] = encoding
+    return Response(body, media_type=asset.media_type, headers=headers)
+
+
 @pages.get("/")
 @pages.get("/c/{conversation_id}")
-async def index(request: Request, settings: SettingsDep, user: UserDep) -> Response:
+async def index(
+    request: Request, settings: SettingsDep, user: UserDep, assets: AssetsDep
+) -> Response:
     if settings.auth == "accounts" and user is None:
         target = quote(request.url.path, safe="/")
         return RedirectResponse(f"/login?next={target}", status_code=303)
-    return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+    return _send(request, assets.page("index.html"), REVALIDATE)
 
 
 @pages.get("/login")
-async def login_page() -> FileResponse:
-    return FileResponse(STATIC / "login.html", headers={"Cache-Control": "no-cache"})
+async def login_page(request: Request, assets: AssetsDep) -> Response:
+    return _send(request, assets.page("login.html"), REVALIDATE)
 
 
-@pages.get("/static/highlight.css")
-async def highlight_stylesheet() -> Response:
-    return Response(highlight_css(), media_type="text/css")
+@pages.get("/assets/{version}/{name:path}")
+async def versioned_asset(request: Request, version: str, name: str, assets: AssetsDep) -> Response:
+    """A file of this version of the front end, cached for good (see web/assets.py)."""
+    asset = assets.file(name)
+    if version != assets.version or asset is None:
+        # Another version's file is not served as this one's: a page mixing versions breaks.
+        raise HTTPException(404, "Not Found")
+    return _send(request, asset, IMMUTABLE)
+
+
+@pages.get("/static/{name:path}")
+async def static_asset(request: Request, name: str, assets: AssetsDep) -> Response:
+    """The files as written, under their plain names (the API docs page, reading the source):
+    revalidated."""
+    asset = assets.source(name)
+    if asset is None:
+        raise HTTPException(404, "Not Found")
+    return _send(request, asset, REVALIDATE)
 
 
 @info.get("/info")
