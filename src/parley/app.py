@@ -21,6 +21,7 @@ from .accounts.ratelimit import LoginLimits
 from .accounts.store import Accounts
 from .agents.catalog import build_catalog
 from .agents.loading import close_agent, load_agent, load_models, model_label, model_notice
+from .agents.mcp import McpServers
 from .chat.store import Store
 from .db.clock import now
 from .db.engine import create_engine
@@ -36,11 +37,13 @@ from .web.routes import (
     auth,
     catalog,
     conversations,
+    files,
     messages,
     pages,
     runs,
     search,
     tokens,
+    tools,
     usage,
 )
 from .web.security import BodySizeLimit, RequestGuard, SecurityHeaders
@@ -56,12 +59,15 @@ def create_app(
     choices = models if models is not None else load_models(settings)
     chosen = agent if agent is not None else load_agent(settings, choices)
     offer = build_catalog(chosen, choices, model_label(chosen))
+    # The operator's MCP servers: read now (a broken file stops start-up), started below.
+    mcp = McpServers.from_file(settings.mcp_config)
     services = Services(
         settings,
         model=offer.default.id,
         model_notice=model_notice(chosen),
         catalog=offer,
         assets=Assets(pages.STATIC, {"highlight.css": highlight_css().encode()}),
+        tools=mcp,
     )
 
     @asynccontextmanager
@@ -81,7 +87,7 @@ def create_app(
         services.login_limits = LoginLimits(
             engine, settings.login_attempts, settings.login_attempts_per_address
         )
-        services.runs = runs_ = Runs(store, chosen, offer, settings)
+        services.runs = runs_ = Runs(store, chosen, offer, settings, tools=mcp)
         if engine.dialect.name == "sqlite":
             # One process per SQLite file: whatever is still running was left by a dead one.
             await runs_.run_store.interrupt()
@@ -90,6 +96,8 @@ def create_app(
             stale = now() - timedelta(seconds=settings.run_stale_after)
             await runs_.run_store.interrupt(stale_before=stale)
         reaper = asyncio.create_task(runs_.reap(), name="parley-reaper")
+        # Once per process: a server entered here serves every run (a stdio one is one process).
+        await mcp.start()
         try:
             yield
         finally:
@@ -99,6 +107,7 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await reaper
             await runs_.shutdown()
+            await mcp.stop()
             await engine.dispose()
             passwords.close()
             if agent is None:
@@ -119,7 +128,9 @@ def create_app(
     api.include_router(runs.router)
     api.include_router(search.router)
     api.include_router(tokens.router)
+    api.include_router(tools.router)
     api.include_router(usage.router)
+    api.include_router(files.router)
     app.include_router(api)
     # Logging in is the one thing that cannot need a user already.
     app.include_router(auth.router, prefix="/api")
@@ -130,7 +141,9 @@ def create_app(
     # Innermost: what it compresses is the final body. Event streams are left alone (its
     # default exclusions), so a reply's frames are never held back in a compressor's buffer.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_body_bytes, max_file_bytes=settings.max_file_bytes
+    )
     app.add_middleware(RequestGuard, settings=settings)
     app.add_middleware(SecurityHeaders)
     return app

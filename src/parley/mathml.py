@@ -58,8 +58,8 @@ def to_mathml(tex: str, *, display: bool) -> str:
         try:
             mathml: str = convert(tex, display="block" if display else "inline")
         # Any failure (unknown command, unbalanced braces, nesting deep enough to exhaust the
-        # recursion limit) must leave the reply readable: show the source instead.
-        except (Exception, RecursionError):
+        # recursion limit: RecursionError is an Exception) must leave the reply readable.
+        except Exception:
             pass
         else:
             return mathml

@@ -111,6 +111,17 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1_000_000, gt=0, description="Largest request body accepted (larger is 413)."
     )
+    max_file_bytes: int = Field(
+        default=20_000_000, gt=0, description="Largest file a user may attach (larger is 413)."
+    )
+    max_files_per_message: int = Field(
+        default=10, gt=0, description="Files one prompt may carry (more is 413)."
+    )
+    max_storage_per_user: int = Field(
+        default=500_000_000,
+        gt=0,
+        description="Bytes of files one user may have stored (an upload beyond is 413).",
+    )
     run_timeout: float = Field(
         default=600.0, gt=0, description="Seconds a reply may take before it is stopped."
     )
@@ -145,6 +156,13 @@ class Settings(BaseSettings):
     )
     max_requests_per_reply: int = Field(
         default=20, gt=0, description="Model requests per reply, tool calls included (UsageLimits)."
+    )
+    mcp_config: Path | None = Field(
+        default=None,
+        description=(
+            "MCP servers whose tools every run may use: a JSON file in the `mcpServers` format "
+            "(stdio `command` or `url`), with Parley's `disabled` and `approval` keys."
+        ),
     )
 
     def sqlite_path(self) -> Path | None:

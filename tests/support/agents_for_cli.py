@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic_ai import Agent
 
-from .models import tool_agent, words_agent
+from .models import approval_agent, tool_agent, words_agent
 
 # Calls its `temperature` tool, then answers.
 weather_agent: Agent[None, str] = tool_agent(thinking=False, model_name="weather")
@@ -26,3 +26,6 @@ def slow_reply() -> str:
 # any test that does not stop it, and a test that sees it end in seconds saw it stopped.
 LONG_WORDS = 600
 long_agent: Agent[None, str] = words_agent(LONG_WORDS, 0.1, model_name="long")
+
+# Asks for the user's approval before running its `delete_file` tool.
+approving_agent: Agent[None, str] = approval_agent()

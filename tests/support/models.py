@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from pydantic_ai import Agent
-from pydantic_ai.messages import ModelMessage, ModelRequest, UserPromptPart
+from pydantic_ai.messages import ModelMessage, ModelRequest, ToolReturnPart, UserPromptPart
 from pydantic_ai.models.function import (
     AgentInfo,
     DeltaThinkingCalls,
@@ -134,3 +134,30 @@ def words_agent(
             yield f"{word}{i} "
 
     return Agent(FunctionModel(stream_function=stream, model_name=model_name))
+
+
+def approval_agent(seen: list[list[ModelMessage]] | None = None) -> Agent[None, str]:
+    """Asks to run `delete_file`, a tool that needs the user's approval, then says what the
+    tool returned. `seen` collects the messages of every model request."""
+
+    async def stream(
+        messages: list[ModelMessage], _info: AgentInfo
+    ) -> AsyncIterator[str | DeltaToolCalls]:
+        if seen is not None:
+            seen.append(list(messages))
+        last = messages[-1]
+        returns = [p for p in getattr(last, "parts", []) if isinstance(p, ToolReturnPart)]
+        if isinstance(last, ModelRequest) and returns:
+            yield f"The tool said: {returns[0].content}"
+            return
+        yield "I will delete it. "
+        yield {1: DeltaToolCall(name="delete_file", json_args='{"path": "/tmp/report.txt"}')}
+
+    agent = Agent(FunctionModel(stream_function=stream, model_name="approving"))
+
+    @agent.tool_plain(requires_approval=True)
+    def delete_file(path: str, force: bool = False) -> str:
+        """Delete a file."""
+        return f"deleted {path}" + (" (forced)" if force else "")
+
+    return agent

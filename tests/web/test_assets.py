@@ -82,6 +82,31 @@ def test_a_repeat_visit_revalidates_the_page_only(make_client: Callable[..., Tes
     assert client.get("/login", headers={"If-None-Match": login.headers["etag"]}).status_code == 304
 
 
+def test_each_coding_is_its_own_representation(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(Echo().agent())
+    url = f"/assets/{_version(client)}/app.js"
+    tags = {
+        coding: client.get(url, headers={"Accept-Encoding": coding}).headers["etag"]
+        for coding in ("br", "gzip", "identity")
+    }
+    assert len(set(tags.values())) == 3
+    # Refused codings are not sent, however they are written.
+    plain = client.get(url, headers={"Accept-Encoding": "br;q=0, identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.headers["etag"] == tags["identity"]
+    # If-None-Match: a list, weak tags, another coding's tag does not match.
+    listed = f'"nope", W/{tags["gzip"]}'
+    again = client.get(url, headers={"Accept-Encoding": "gzip", "If-None-Match": listed})
+    assert again.status_code == 304
+    other = client.get(url, headers={"Accept-Encoding": "br", "If-None-Match": tags["gzip"]})
+    assert other.status_code == 200
+    # The files as written are compressed by Parley too, never twice.
+    source = client.get("/static/app.js", headers={"Accept-Encoding": "gzip"})
+    assert source.headers["content-encoding"] == "gzip"
+    assert source.headers["etag"].endswith('-gzip"')
+    assert "JSDoc" in source.text or "@param" in source.text  # not minified
+
+
 def test_the_first_load_is_compressed_and_within_budget(
     make_client: Callable[..., TestClient],
 ) -> None:

@@ -17,7 +17,7 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 from ..support.browser import open_page, serve
 from ..support.databases import sqlite_url
 from ..support.models import Echo, words_agent
-from ..support.seed import seed_conversation
+from ..support.seed import default_text, seed_conversation
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
@@ -188,6 +188,37 @@ def test_copy_the_last_reply(browser: Browser, database_url: str) -> None:
         assert errors == []
 
 
+def test_copy_the_last_reply_from_a_search_hit(browser: Browser, database_url: str) -> None:
+    from playwright.sync_api import expect
+
+    def text(i: int) -> str:
+        return "Where did the wombat go?" if i == 100 else default_text(i)
+
+    with serve(Echo().agent(), database_url) as base:
+        _cid, ids = seed_conversation(database_url, 300, text=text)
+        context = browser.new_context()
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(base)
+        page.get_by_role("searchbox", name="Search conversations").fill("wombat")
+        page.get_by_test_id("search-results").get_by_role(
+            "button", name=re.compile("wombat")
+        ).click()
+        expect(page.locator(f'.msg[data-id="{ids[100]}"]')).to_be_focused()
+        # The log shows the messages around the hit, not the newest reply …
+        expect(page.locator(f'.msg[data-id="{ids[-1]}"]')).to_have_count(0)
+        assert page.locator('#log > [data-role="assistant"]').count() > 0
+
+        # … which is the one copied all the same.
+        page.evaluate(f"navigator.clipboard.writeText({EMPTY!r})")
+        page.keyboard.press("Control+Shift+C")
+        assert _copied(page) == default_text(299)
+        expect(page.get_by_role("status").filter(has_text="Copied the last reply.")).to_be_visible()
+        assert errors == []
+
+
 def test_alt_arrows_move_between_conversations(browser: Browser, database_url: str) -> None:
     from playwright.sync_api import expect
 
@@ -217,6 +248,19 @@ def test_alt_arrows_move_between_conversations(browser: Browser, database_url: s
         expect(page).to_have_url(f"{base}/c/{ids['Third']}")
         expect(title).to_have_text("Third")
         expect(box).to_be_focused()
+
+        # In a field holding text they are the field's (Option+↑/↓ moves the caret on a Mac).
+        box.fill("a draft\nof two lines")
+        box.press("Alt+ArrowDown")
+        search = page.get_by_role("searchbox", name="Search conversations")
+        search.fill("Sec")
+        search.press("Alt+ArrowUp")
+        search.press("Alt+ArrowDown")
+        page.wait_for_timeout(200)
+        expect(page).to_have_url(f"{base}/c/{ids['Third']}")
+        expect(box).to_have_value("a draft\nof two lines")
+        search.fill("")
+        box.fill("")
 
         # From a new chat, down goes to the top of the list.
         box.press("Control+Shift+O")

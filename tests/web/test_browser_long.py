@@ -1,13 +1,17 @@
 """Following a fast reply and paging through a long history, in a real Chromium: the log
 follows a reply streamed at 2 ms a token to its end, stops only when the reader scrolls up
-("Jump to latest" then brings them back), and a 2,000-message conversation is read from its
-newest message to its first and back by scrolling alone, with a bounded DOM; a search hit
-deep in it still opens around the message."""
+("Jump to latest" then brings them back; a sideways wheel, or one at the top, is no scrolling
+up), and a 2,000-message conversation is read from its newest message to its first and back
+by scrolling alone, with a bounded DOM that never takes away a draft or the focus, and that
+shrinks back once a reply ends; a search hit deep in it still opens around the message, and
+an edit there makes it the newest. A tap on "Jump to latest" does not open the phone's
+keyboard."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +23,7 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from ..support.browser import open_page, serve
 from ..support.databases import sqlite_url
+from ..support.models import Echo
 from ..support.seed import default_text, seed_conversation
 
 if TYPE_CHECKING:
@@ -70,6 +75,21 @@ async def _fast(_messages: list[ModelMessage], _info: AgentInfo) -> AsyncIterato
 
 def _fast_agent() -> Agent[None, str]:
     return Agent(FunctionModel(stream_function=_fast, model_name="fast"))
+
+
+def _gated_fast_agent(gate: threading.Event) -> Agent[None, str]:
+    """A line, then (once the test's thread opens `gate`) the fast reply."""
+
+    async def stream(messages: list[ModelMessage], info: AgentInfo) -> AsyncIterator[str]:
+        yield "Ready.\n\n"
+        for _ in range(3_000):
+            if gate.is_set():
+                break
+            await asyncio.sleep(0.01)
+        async for piece in _fast(messages, info):
+            yield piece
+
+    return Agent(FunctionModel(stream_function=stream, model_name="fast"))
 
 
 def _ask(page: Page, prompt: str) -> Locator:
@@ -307,3 +327,231 @@ def test_a_deep_search_hit_opens_around_it_and_jump_to_latest_returns(
         expect(jump).to_be_hidden()
         expect(page.get_by_role("textbox", name="Message")).to_be_focused()
         assert errors == []
+
+
+def test_a_sideways_wheel_or_one_at_the_top_keeps_following(
+    browser: Browser, database_url: str
+) -> None:
+    from playwright.sync_api import expect
+
+    gate = threading.Event()
+    try:
+        with serve(_gated_fast_agent(gate), database_url, generate_titles=False) as base:
+            page, errors = open_page(browser, base)
+            log = page.get_by_test_id("message-list")
+            jump = page.get_by_role("button", name=JUMP)
+            reply = _ask(page, "Write a lot, fast.")
+            expect(reply).to_contain_text("Ready.")
+
+            # A wheel turned up where the log cannot go up (it does not scroll yet).
+            assert log.evaluate("(log) => log.scrollTop") == 0
+            log.dispatch_event("wheel", {"deltaY": -120})
+            gate.set()
+            expect(reply).to_contain_text("word600", timeout=30_000)
+            assert log.evaluate("(log) => log.scrollTop") > 0
+            page.wait_for_function(
+                f"(log) => ({DISTANCE})(log) < log.clientHeight / 2",
+                arg=log.element_handle(),
+                timeout=2_000,
+            )
+            expect(jump).to_be_hidden()
+
+            # A trackpad swiped sideways (along a wide code block) goes a little up as well.
+            _over(page, log)
+            page.mouse.wheel(400, -6)
+            page.wait_for_timeout(300)
+            expect(reply).to_have_attribute("data-status", "generating")
+            grown = log.evaluate("(log) => log.scrollHeight")
+            page.wait_for_function(
+                f"""([log, h]) => log.scrollHeight > h + 2 * log.clientHeight
+                    && ({DISTANCE})(log) < log.clientHeight / 2""",
+                arg=[log.element_handle(), grown],
+            )
+            expect(jump).to_be_hidden()
+            expect(reply).to_have_attribute("data-status", "complete", timeout=30_000)
+            page.wait_for_function(f"(log) => ({DISTANCE})(log) < 2", arg=log.element_handle())
+            assert errors == []
+    finally:
+        gate.set()
+
+
+def _scroll_to_top(log: Locator) -> None:
+    log.evaluate("(log) => { log.scrollTop = 0; }")
+
+
+def _scroll_to_bottom(log: Locator) -> None:
+    log.evaluate("(log) => { log.scrollTop = log.scrollHeight; }")
+
+
+def test_paging_never_takes_away_a_draft_or_the_focus(browser: Browser, database_url: str) -> None:
+    from playwright.sync_api import expect
+
+    with serve(Echo().agent(), database_url) as base:
+        cid, ids = seed_conversation(database_url, 2_000)
+        page, errors = open_page(browser, f"{base}/c/{cid}")
+        log = page.get_by_test_id("message-list")
+
+        def message(i: int) -> Locator:
+            return page.locator(f'.msg[data-id="{ids[i]}"]')
+
+        expect(page.locator("#log > .msg")).to_have_count(100)
+        newer = page.get_by_role("button", name="Load newer messages")
+
+        # A draft in the editor of the newest prompt; the focus then goes elsewhere.
+        message(-2).get_by_role("button", name="Edit").click()
+        editor = message(-2).get_by_role("textbox", name="Edit message")
+        draft = "A second thought, half written"
+        editor.fill(draft)
+        log.focus()
+
+        # Up two pages: 300 messages, more than the log holds. The newest end gives way, but
+        # only below the draft.
+        _scroll_to_top(log)
+        expect(message(1_800)).to_have_count(1)
+        _scroll_to_top(log)
+        expect(message(1_700)).to_have_count(1)
+        expect(message(-1)).to_have_count(0)
+        expect(newer).to_have_count(1)
+        expect(editor).to_have_value(draft)
+
+        # And back down: the draft is still there, and the oldest end gave way.
+        _scroll_to_bottom(log)
+        expect(message(-1)).to_have_count(1)
+        expect(newer).to_have_count(0)
+        expect(message(1_700)).to_have_count(0)
+        expect(editor).to_have_value(draft)
+
+        # Cancelled: the focus is on its Edit button, which stays with its message.
+        editor.press("Escape")
+        edit = message(-2).get_by_role("button", name="Edit")
+        expect(edit).to_be_focused()
+        _scroll_to_top(log)
+        expect(message(1_650)).to_have_count(1)
+        expect(message(-1)).to_have_count(0)
+        expect(edit).to_be_focused()
+
+        # "Load newer messages" keeps the focus while the messages above it go.
+        newer.evaluate("(b) => b.focus({ preventScroll: true })")
+        _scroll_to_top(log)
+        expect(message(1_550)).to_have_count(1)
+        expect(message(-2)).to_have_count(0)
+        expect(page.locator("#log > .msg")).to_have_count(250)
+        expect(newer).to_be_focused()
+        assert errors == []
+
+
+def test_a_window_grown_while_a_reply_streams_shrinks_once_it_ends(
+    browser: Browser, database_url: str
+) -> None:
+    from playwright.sync_api import expect
+
+    with serve(_fast_agent(), database_url, generate_titles=False) as base:
+        cid, ids = seed_conversation(database_url, 2_000)
+        page, errors = open_page(browser, f"{base}/c/{cid}")
+        log = page.get_by_test_id("message-list")
+        messages = page.locator("#log > .msg")
+        expect(messages).to_have_count(100)
+        reply_id = _ask(page, "Write a lot, fast.").get_attribute("data-id")
+        reply = page.locator(f'.msg[data-id="{reply_id}"]')
+
+        # Three pages up while it streams: the newest end, where it streams, stays.
+        for i in (1_800, 1_700, 1_600):
+            _scroll_to_top(log)
+            expect(page.locator(f'.msg[data-id="{ids[i]}"]')).to_have_count(1)
+        assert reply.get_attribute("data-status") == "generating", "the reply ended too soon"
+        assert messages.count() == 402
+
+        # Once it ends, the newest end (far below the reader) gives way after all.
+        expect(messages).to_have_count(250, timeout=30_000)
+        expect(reply).to_have_count(0)
+        expect(page.get_by_role("button", name="Load newer messages")).to_have_count(1)
+        expect(page.get_by_role("button", name=JUMP)).to_be_visible()
+        assert errors == []
+
+
+def test_an_edit_at_a_search_hit_makes_the_window_the_newest(
+    browser: Browser, database_url: str
+) -> None:
+    from playwright.sync_api import expect
+
+    def text(i: int) -> str:
+        return "Where did the wombat go?" if i == 100 else default_text(i)
+
+    with serve(Echo().agent(), database_url) as base:
+        seed_conversation(database_url, 300, text=text)
+        page, errors = open_page(browser, base)
+        # The pages below the hit never come: the window stays short of the newest message.
+        page.route(re.compile(r"/messages\?.*after="), lambda _route: None)
+        page.get_by_role("searchbox", name="Search conversations").fill("wombat")
+        page.get_by_test_id("search-results").get_by_role(
+            "button", name=re.compile("wombat")
+        ).click()
+        jump = page.get_by_role("button", name=JUMP)
+        log = page.get_by_test_id("message-list")
+        expect(log.locator(".msg--found")).to_be_focused()
+        expect(jump).to_be_visible()
+        _scroll_to_bottom(log)
+        page.wait_for_function(f"(log) => ({DISTANCE})(log) < 2", arg=log.element_handle())
+        expect(jump).to_be_visible()  # at the bottom, but of a window short of the newest
+
+        # An edit of the last prompt shown: the branch now ends with its reply, here.
+        last = log.locator('.msg[data-role="user"]').last
+        last.get_by_role("button", name="Edit").click()
+        last.get_by_role("textbox", name="Edit message").fill("Edited at the hit")
+        last.get_by_role("textbox", name="Edit message").press("Enter")
+        reply = log.locator('[data-role="assistant"]').last
+        expect(reply).to_contain_text("Edited at the hit")
+        expect(reply).to_have_attribute("data-status", "complete")
+        expect(page.get_by_role("button", name="Load newer messages")).to_have_count(0)
+        expect(jump).to_be_hidden()
+        assert errors == []
+
+
+def test_jump_to_latest_opens_no_keyboard_on_a_tap(browser: Browser, database_url: str) -> None:
+    from playwright.sync_api import expect
+
+    with serve(Echo().agent(), database_url) as base:
+        cid, ids = seed_conversation(database_url, 300)
+        context = browser.new_context(
+            viewport={"width": 375, "height": 740}, has_touch=True, is_mobile=True
+        )
+        try:
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{base}/c/{cid}")
+            log = page.get_by_test_id("message-list")
+            prompt = page.get_by_role("textbox", name="Message")
+            jump = page.get_by_role("button", name=JUMP)
+            newest = page.locator(f'.msg[data-id="{ids[-1]}"]')
+            expect(newest).to_be_in_viewport()
+
+            # A tap: the focus stays in the conversation, and no keyboard pops up.
+            _scroll_to_top(log)
+            expect(jump).to_be_visible()
+            jump.tap()
+            expect(jump).to_be_hidden()
+            expect(newest).to_be_in_viewport()
+            expect(prompt).not_to_be_focused()
+            expect(log).to_be_focused()
+
+            # A press that does not focus the button (Safari's clicks): the focus stays put.
+            _scroll_to_top(log)
+            expect(jump).to_be_visible()
+            toggle = page.get_by_role("button", name="Conversations")
+            toggle.focus()
+            jump.dispatch_event("click")
+            expect(jump).to_be_hidden()
+            expect(newest).to_be_in_viewport()
+            expect(toggle).to_be_focused()
+
+            # The keyboard's press: on to the message box, ready to type.
+            _scroll_to_top(log)
+            expect(jump).to_be_visible()
+            jump.focus()
+            page.keyboard.press("Enter")
+            expect(jump).to_be_hidden()
+            expect(prompt).to_be_focused()
+            assert errors == []
+        finally:
+            context.close()

@@ -1,7 +1,7 @@
-"""A reply's text in a real Chromium: Copy (the reply's markdown, a code block's code), code
-blocks naming their language, an unfinished code block shown as code while it streams, the
-reply being generated as the one live region, and no "0 in · 0 out" for a reply that used
-nothing."""
+"""A reply's text in a real Chromium: Copy (the reply's markdown, a code block's code, also
+over plain HTTP where there is no clipboard API), code blocks naming their language, an
+unfinished code block shown as code while it streams (and copied as shown), the reply being
+generated as the one live region, and no "0 in · 0 out" for a reply that used nothing."""
 
 from __future__ import annotations
 
@@ -213,6 +213,83 @@ def test_a_copy_that_fails_says_so(browser: Browser, database_url: str) -> None:
         assert errors == []  # no unhandled rejection
 
 
+# Parley over plain HTTP on a home network: not a secure context, no navigator.clipboard.
+NO_CLIPBOARD = (
+    "Object.defineProperty(Navigator.prototype, 'clipboard', "
+    "{ value: undefined, configurable: true })"
+)
+
+
+def _clear_by_keys(page: Page, box: Locator) -> None:
+    """Put NOTHING on the clipboard as the user would, from `box`."""
+    box.fill(NOTHING)
+    box.select_text()
+    page.keyboard.press("Control+C")
+    box.fill("")
+
+
+def _pasted(page: Page, box: Locator) -> str:
+    """What the clipboard holds once something replaced NOTHING (copying may wait for the
+    text to be fetched), pasted into `box` as the user would."""
+    text = NOTHING
+    for _ in range(50):
+        box.fill("")
+        box.focus()
+        page.keyboard.press("Control+V")
+        text = box.input_value()
+        if text != NOTHING:
+            break
+        page.wait_for_timeout(100)
+    box.fill("")
+    return text
+
+
+def test_copy_without_the_clipboard_api(browser: Browser, database_url: str) -> None:
+    from playwright.sync_api import expect
+
+    agent = _gated_agent([], [], threading.Event(), [])
+    with serve(agent, database_url, generate_titles=False) as base:
+        context = browser.new_context()
+        try:
+            context.add_init_script(NO_CLIPBOARD)
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(base)
+            assert page.evaluate("navigator.clipboard === undefined")
+            box = page.get_by_role("textbox", name="Message")
+            reply = _ask(page, "show me code")
+            expect(reply).to_have_attribute("data-status", "complete")
+            status = page.get_by_test_id("copy-status")
+
+            _clear_by_keys(page, box)
+            reply.get_by_role("button", name="Copy", exact=True).click()
+            expect(status).to_have_text("Copied")
+            assert _pasted(page, box) == REPLY
+            _clear_by_keys(page, box)
+            reply.locator(".md .codeblock").first.get_by_role("button", name="Copy code").click()
+            assert _pasted(page, box) == CODE
+
+            # A saved reply: its source is fetched first, then copied.
+            page.reload()
+            reply = page.locator('[data-role="assistant"]').last
+            expect(reply.locator(".md .codeblock")).to_have_count(2)
+            _clear_by_keys(page, box)
+            reply.get_by_role("button", name="Copy", exact=True).click()
+            assert _pasted(page, box) == REPLY
+            expect(status).to_have_text("Copied")
+
+            # And the last reply, from the keyboard; the focus stays where it was.
+            _clear_by_keys(page, box)
+            box.press("Control+Shift+C")
+            expect(page.get_by_test_id("copy-status")).to_have_text("Copied")
+            expect(box).to_be_focused()
+            assert _pasted(page, box) == REPLY
+            assert errors == []
+        finally:
+            context.close()
+
+
 def test_a_streaming_code_block_shows_as_code_before_its_fence_closes(
     browser: Browser, database_url: str
 ) -> None:
@@ -254,6 +331,12 @@ def test_a_streaming_code_block_shows_as_code_before_its_fence_closes(
         first.locator(".md .codeblock").first.get_by_role("button", name="Copy code").click()
         expect(page.get_by_role("status").filter(has_text="Copied")).to_have_text("Copied")
         assert _copied(page) == CODE
+
+        # The reply being written (its Copy button hidden until it ends) copies as shown.
+        _clear_clipboard(page)
+        page.get_by_role("textbox", name="Message").press("Control+Shift+C")
+        assert _copied(page) == "Intro line.\n\ndef f():\n    return 1"
+        expect(page.get_by_role("status").filter(has_text="Copied the last reply.")).to_be_visible()
 
         gate.set()
         expect(reply).to_have_attribute("data-status", "complete")

@@ -93,6 +93,10 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/api/tokens"): "collection",
     ("POST", "/api/tokens"): "collection",
     ("DELETE", "/api/tokens/{token_id}"): "owned",
+    ("POST", "/api/files"): "collection",
+    ("GET", "/api/tools"): "collection",
+    ("GET", "/api/files/{file_id}"): "owned",
+    ("POST", "/api/conversations/{conversation_id}/messages/{message_id}/approvals"): "owned",
     ("GET", "/"): "page",
     ("GET", "/c/{conversation_id}"): "page",
     ("GET", "/login"): "public",
@@ -115,6 +119,9 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/tokens"): {"name": "another"},
     ("POST", "/api/runs/{run_id}/stop"): {},
     ("POST", "/api/auth/logout"): {},
+    ("POST", "/api/conversations/{conversation_id}/messages/{message_id}/approvals"): {
+        "decisions": [{"tool_call_id": "call", "approve": True}]
+    },
     ("POST", "/api/auth/login"): {"name": "alice", "password": PASSWORD},
 }
 
@@ -123,8 +130,18 @@ QUERIES: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/api/search"): {"q": "secret"},
 }
 
+UPLOAD = {"X-Parley-Upload": "1"}
+
 # Routes on a reply rather than a prompt: they are called on the turn's assistant message.
-ON_A_REPLY = {("POST", "/api/conversations/{conversation_id}/messages/{message_id}/regenerate")}
+ON_A_REPLY = {
+    ("POST", "/api/conversations/{conversation_id}/messages/{message_id}/regenerate"),
+    ("POST", "/api/conversations/{conversation_id}/messages/{message_id}/approvals"),
+}
+# Routes whose owner's call finds nothing to do in this world (a reply waiting on no tool
+# call): the owner gets this status, not a success, after passing the same authorization.
+OWNER_STATUS = {
+    ("POST", "/api/conversations/{conversation_id}/messages/{message_id}/approvals"): 409,
+}
 
 
 def _routes(client: TestClient) -> set[tuple[str, str]]:
@@ -149,13 +166,36 @@ def test_the_authorization_matrix(world: World, method: str, path: str) -> None:
     # The front end's files: one of them, of this version.
     version = world.client.app.state.services.assets.version  # type: ignore[attr-defined]
     path = path.replace("{name:path}", "style.css").replace("{version}", version)
-    url = path.format(conversation_id=cid, run_id=run_id, token_id=token_id, message_id=message_id)
+    # A file of alice's (tests/chat/test_files.py covers files further).
+    file_id = world.client.post(
+        "/api/files",
+        files={"file": ("a.txt", b"alice's notes")},
+        headers={**world.headers("alice"), **UPLOAD},
+    ).json()["id"]
+    url = path.format(
+        conversation_id=cid,
+        run_id=run_id,
+        token_id=token_id,
+        message_id=message_id,
+        file_id=file_id,
+    )
     body = BODIES.get((method, path))
     kwargs: dict[str, Any] = {"params": QUERIES.get((method, path), {})}
     if body is not None:
-        kwargs["json"] = {k: v.format(message_id=message_id) for k, v in body.items()}
+        kwargs["json"] = {
+            k: v.format(message_id=message_id) if isinstance(v, str) else v for k, v in body.items()
+        }
+
+    if (method, path) == ("POST", "/api/files"):
+        kwargs |= {"files": {"file": ("b.txt", b"more notes")}, "headers": UPLOAD}
 
     def call(who: str | None) -> Any:
+        if "headers" in kwargs:  # an upload: the caller's credentials and the upload header
+            extra = {k: v for k, v in kwargs.items() if k != "headers"}
+            headers = {**world.headers(who), **kwargs["headers"]}
+            return world.client.request(
+                method, url, headers=headers, follow_redirects=False, **extra
+            )
         return world.call(who, method, url, follow_redirects=False, **kwargs)
 
     if kind == "open" or kind == "public":
@@ -181,7 +221,11 @@ def test_the_authorization_matrix(world: World, method: str, path: str) -> None:
         assert cid not in other.text
         assert "secret of alice" not in other.text
         assert token_id not in other.text
-    assert call("alice").status_code < 300
+    expected = OWNER_STATUS.get((method, path))
+    if expected is not None:
+        assert call("alice").status_code == expected
+    else:
+        assert call("alice").status_code < 300
 
 
 def test_another_user_cannot_search_list_or_export(world: World) -> None:

@@ -19,11 +19,13 @@ from pydantic_core import PydanticSerializationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..db.tables import messages
+from .files import strip_bytes
 from .text import clean_json
 
 
 def dump_messages(model_messages: Sequence[ModelMessage]) -> str:
-    return ModelMessagesTypeAdapter.dump_json(list(model_messages)).decode()
+    # Attached files are stored once, apart (chat/files.py): the JSON keeps a reference.
+    return ModelMessagesTypeAdapter.dump_json(strip_bytes(model_messages)).decode()
 
 
 def dump_clean(model_messages: Sequence[ModelMessage]) -> tuple[str, list[ModelMessage]]:
@@ -36,7 +38,8 @@ def dump_clean(model_messages: Sequence[ModelMessage]) -> tuple[str, list[ModelM
     try:
         return dump_messages(model_messages), list(model_messages)
     except (ValueError, PydanticSerializationError):
-        data = clean_json(ModelMessagesTypeAdapter.dump_python(list(model_messages), mode="json"))
+        stripped = strip_bytes(model_messages)
+        data = clean_json(ModelMessagesTypeAdapter.dump_python(stripped, mode="json"))
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         return text, ModelMessagesTypeAdapter.validate_json(text)
 
@@ -81,7 +84,9 @@ class HistoryCache:
         return list(entry[1])
 
     def put(self, conversation_id: str, leaf_id: str, history: list[ModelMessage]) -> None:
-        self._entries[conversation_id] = (leaf_id, history)
+        # Without the bytes of attached files, as stored: 64 conversations with images would
+        # otherwise hold their every image in memory. A turn puts them back (chat/files.py).
+        self._entries[conversation_id] = (leaf_id, strip_bytes(history))
         self._entries.move_to_end(conversation_id)
         while len(self._entries) > self._size:
             self._entries.popitem(last=False)

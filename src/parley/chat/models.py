@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-Status = Literal["complete", "generating", "stopped", "error", "interrupted"]
+Status = Literal["complete", "generating", "stopped", "error", "interrupted", "awaiting_approval"]
 
 
 class TextPart(BaseModel):
@@ -21,6 +21,23 @@ class ThinkingPart(BaseModel):
     text: str
 
 
+class Approval(BaseModel):
+    """A tool call that needed the user's yes or no, and what they said (chat/approvals.py)."""
+
+    # pending: waiting; approved / denied: answered; not_run: a new prompt was sent instead.
+    state: Literal["pending", "approved", "denied", "not_run"] = "pending"
+    # The tool's arguments' JSON schema, when known: edited arguments are checked against it.
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    reason: str | None = None
+    # Arguments the user edited before approving (JSON text), if any.
+    args: str | None = None
+    by: str | None = None
+    # When, ISO 8601 UTC (parts are stored as JSON).
+    at: str | None = None
+
+    model_config = {"populate_by_name": True, "serialize_by_alias": True}
+
+
 class ToolCallPart(BaseModel):
     type: Literal["tool_call"] = "tool_call"
     tool_call_id: str
@@ -28,6 +45,7 @@ class ToolCallPart(BaseModel):
     args: str
     # A tool the provider runs itself (web search, code execution), not one of the agent's.
     native: bool = False
+    approval: Approval | None = None
 
 
 class ToolResultPart(BaseModel):
@@ -46,8 +64,22 @@ class FilePart(BaseModel):
     size: int
 
 
+class AttachmentPart(BaseModel):
+    """A file the user attached to a prompt (chat/files.py); its bytes are at
+    `GET /api/files/{id}`, never in the message."""
+
+    type: Literal["attachment"] = "attachment"
+    id: str
+    name: str
+    media_type: str
+    size: int
+    # How the model received it: "file" its bytes (an image, a PDF), "text" as text (a text
+    # file, or a PDF's extracted text for a model that takes no documents).
+    sent_as: Literal["file", "text"]
+
+
 Part = Annotated[
-    TextPart | ThinkingPart | ToolCallPart | ToolResultPart | FilePart,
+    TextPart | ThinkingPart | ToolCallPart | ToolResultPart | FilePart | AttachmentPart,
     Field(discriminator="type"),
 ]
 
@@ -117,6 +149,8 @@ class Conversation(BaseModel):
     model: str | None = None
     # Added after the operator's instructions on every reply in this conversation.
     instructions: str | None = None
+    # MCP servers (their names in GET /api/tools) whose tools its replies are not offered.
+    tools_off: list[str] = []
     created_at: datetime
     updated_at: datetime
     active_run_id: str | None = None

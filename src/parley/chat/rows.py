@@ -45,10 +45,17 @@ def conversation_of(row: sa.RowMapping | dict[str, Any]) -> Conversation:
         archived=bool(row.get("archived", False)),
         model=row.get("model"),
         instructions=row.get("instructions"),
+        tools_off=tools_off_of(row),
         created_at=as_utc(row["created_at"]),
         updated_at=as_utc(row["updated_at"]),
         active_run_id=row.get("active_run_id"),
     )
+
+
+def tools_off_of(row: sa.RowMapping | dict[str, Any]) -> list[str]:
+    """The MCP servers a conversation switched off (a JSON list; NULL: none)."""
+    value = row.get("tools_off")
+    return [str(name) for name in value] if isinstance(value, list) else []
 
 
 def message_of(row: sa.RowMapping | dict[str, Any], siblings: list[str] | None = None) -> Message:

@@ -15,7 +15,15 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from pydantic_ai.messages import ModelMessage, ModelMessagesTypeAdapter, ModelResponse
+from pydantic import TypeAdapter
+from pydantic_ai import DeferredToolResults
+from pydantic_ai.messages import (
+    ModelMessage,
+    ModelMessagesTypeAdapter,
+    ModelResponse,
+    UserContent,
+    UserPromptPart,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -24,16 +32,35 @@ from ..db.engine import lock_key, write
 from ..db.erase import delete_conversations
 from ..db.ids import new_id
 from ..db.tables import conversations, messages, runs
+from .approvals import Decision, close_unanswered, decide
 from .context import Answering, window
+from .files import copy_links, link, restore_bytes, stored_prompt
 from .history import HistoryCache, dump_clean, dump_messages, read_history
-from .models import Conversation, Message, Part, Status, TextPart, TitleSource, Usage
-from .rows import active_run, conversation_of, conversation_row, message_of, owned
+from .models import (
+    AttachmentPart,
+    Conversation,
+    Message,
+    Part,
+    Status,
+    TextPart,
+    TitleSource,
+    Usage,
+)
+from .rows import (
+    active_run,
+    conversation_of,
+    conversation_row,
+    message_of,
+    owned,
+    tools_off_of,
+)
 from .tree import Tree, children_of, is_generating, load_tree, max_seq
 from .usage import check_budget, record
 
 # What a message list reads: not the model's messages, the largest column by far and not what
 # the UI shows.
 _LISTED = [c for c in messages.c if c.name not in ("model_messages", "updated_at")]
+PART: TypeAdapter[Part] = TypeAdapter(Part)
 DEFAULT_TITLE = "New chat"
 
 
@@ -61,6 +88,20 @@ class Turn:
     # any were left out.
     context_start_id: str | None = None
     context_cut: bool = False
+    # The prompt as the model receives it when it is more than its text (files attached);
+    # None: the text.
+    prompt_content: Sequence[UserContent] | None = None
+    # Resuming a reply that waited for tool approvals (Store.resume_turn): the answers, and
+    # what the reply already holds (its model messages, parts and usage), which the resumed
+    # run adds to.
+    resume: DeferredToolResults | None = None
+    earlier: tuple[ModelMessage, ...] = ()
+    earlier_parts: tuple[Part, ...] = ()
+    earlier_usage: Usage | None = None
+    # The whole history the resumed run is given (the branch, the prompt, the reply so far).
+    resumed_history: tuple[ModelMessage, ...] = ()
+    # The MCP servers the conversation switched off: their tools are not offered.
+    tools_off: frozenset[str] = frozenset()
 
 
 class ConversationBusy(Exception):
@@ -90,6 +131,11 @@ class WrongRole(ValueError):
     """Editing a reply, or regenerating a prompt: the message says which is which."""
 
 
+class NotAwaiting(Exception):
+    """Answering tool calls of a reply that waits for none (any more), or not on the branch
+    shown: a 409 with this message."""
+
+
 @dataclass(frozen=True)
 class MessagePage:
     items: list[Message]
@@ -109,6 +155,8 @@ class Fresh:
     prompt: str
     user_request: Sequence[ModelMessage]
     edit_of: str | None = None
+    # The files it sends (chat/files.py), listed on the message and linked to it.
+    attachments: Sequence[AttachmentPart] = ()
 
 
 @dataclass(frozen=True)
@@ -188,6 +236,7 @@ class Store:
         archived: bool | None = None,
         model: str | Unset | None = UNSET,
         instructions: str | Unset | None = UNSET,
+        tools_off: list[str] | Unset | None = UNSET,
     ) -> Conversation | None:
         """Rename, pin, archive, or set the model and instructions (None: back to the
         default, none). Renaming makes the title the user's: never replaced."""
@@ -196,6 +245,8 @@ class Store:
             values["model"] = model
         if not isinstance(instructions, Unset):
             values["instructions"] = instructions or None
+        if not isinstance(tools_off, Unset):
+            values["tools_off"] = sorted(set(tools_off)) if tools_off else None
         if title is not None:
             values |= {"title": title, "title_source": "user", "updated_at": now()}
         if pinned is not None:
@@ -297,6 +348,7 @@ class Store:
             }
             await conn.execute(conversations.insert().values(**fork))
             await conn.execute(messages.insert(), copies)
+            await copy_links(conn, new_ids)
         return conversation_of(fork)
 
     # -- messages ------------------------------------------------------------------------
@@ -426,6 +478,8 @@ class Store:
                     parent_id = conv["current_leaf_id"]
                     if what.edit_of is not None:
                         parent_id = await _parent_of_prompt(conn, conversation_id, what.edit_of)
+                    elif parent_id is not None and await _close_unanswered(conn, parent_id, stamp):
+                        self.histories.forget(conversation_id)
                     user = _user_row(conversation_id, parent_id, top, what, run_id, stamp)
                     new_user = True
                 budget = answering.history_budget(user["model_messages"], conv["instructions"])
@@ -440,6 +494,9 @@ class Store:
                     sent = await window(conn, user["parent_id"], budget)
                     history, context_start = await read_history(conn, sent.path), sent.start
                     context_cut = sent.start is not None or sent.empty
+                # Stored and cached histories hold references to files, not their bytes.
+                history = await restore_bytes(conn, owner, history)
+                prompt_content = await _prompt_content(conn, owner, what, user)
                 user_siblings = await children_of(conn, conversation_id, user["parent_id"])
                 reply_siblings = await children_of(conn, conversation_id, user["id"])
                 assistant = user | {
@@ -461,6 +518,8 @@ class Store:
                 await conn.execute(
                     messages.insert(), [user, assistant] if new_user else [assistant]
                 )
+                if new_user and isinstance(what, Fresh):
+                    await link(conn, user["id"], [a.id for a in what.attachments])
                 await conn.execute(
                     runs.insert().values(
                         id=run_id,
@@ -497,9 +556,11 @@ class Store:
                     new_user=new_user,
                     model=answering.model,
                     instructions=conv["instructions"],
+                    tools_off=frozenset(tools_off_of(conv)),
                     owner=owner,
                     context_start_id=context_start,
                     context_cut=context_cut,
+                    prompt_content=prompt_content,
                 )
         except IntegrityError:
             # The conversation was deleted between our read and our insert.
@@ -520,6 +581,10 @@ class Store:
         stamp = now()
         if usage is not None and turn.context_cut:
             usage = usage.model_copy(update={"context_cut": True})
+        spent = usage  # this run's, for the ledger; the message shows the whole reply's
+        if turn.resume is not None:
+            response_messages = [*turn.earlier, *response_messages]
+            usage = _added(turn.earlier_usage, usage)
         text = text_of(parts)
         # A reply that failed or was stopped before the model said anything leaves an empty
         # response: without it the turn holds no answer, and chat.history leaves its prompt
@@ -549,8 +614,8 @@ class Store:
             await conn.execute(
                 messages.update().where(messages.c.id == turn.assistant.id).values(**values)
             )
-            if usage is not None and turn.owner:
-                await record(conn, turn.owner, turn.conversation_id, turn.model, usage, stamp)
+            if spent is not None and turn.owner:
+                await record(conn, turn.owner, turn.conversation_id, turn.model, spent, stamp)
             await _end_run(conn, turn, stamp)
         if request is None:
             request = ModelMessagesTypeAdapter.validate_json(turn.user_request_json)
@@ -570,6 +635,132 @@ class Store:
                 "usage": usage,
             }
         )
+
+    async def resume_turn(
+        self,
+        owner: str,
+        conversation_id: str,
+        message_id: str,
+        decisions: Sequence[Decision],
+        run_id: str,
+        model: Callable[[str | None], Answering],
+        process_id: str = "",
+        max_replies: int | None = None,
+        daily_budget: Decimal | None = None,
+    ) -> Turn | None:
+        """Record the owner's answers to a reply's pending tool calls and start the run that
+        resumes it, in one transaction (chat/approvals.py).
+
+        None if the conversation is not the owner's; MessageNotFound for a message not in it;
+        NotAwaiting if the reply waits for nothing (a second answer) or is not on the branch
+        shown; InvalidDecision if the answers do not fit the calls; the limits as for a prompt.
+        """
+        stamp = now()
+        async with write(self.engine) as conn:
+            conv = await conversation_row(conn, owner, conversation_id, for_update=True)
+            if conv is None:
+                return None
+            row = (
+                (
+                    await conn.execute(
+                        sa.select(messages).where(
+                            messages.c.id == message_id,
+                            messages.c.conversation_id == conversation_id,
+                        )
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            if row is None or row["role"] != "assistant":
+                raise MessageNotFound(message_id)
+            if row["status"] != "awaiting_approval":
+                raise NotAwaiting("This reply is not waiting for an answer (any more).")
+            if conv["current_leaf_id"] != message_id:
+                raise NotAwaiting("Switch to this version of the reply to answer it.")
+            if await is_generating(conn, conversation_id):
+                raise ConversationBusy(conversation_id)
+            if max_replies is not None:
+                await _check_replies(conn, owner, max_replies)
+            if daily_budget is not None:
+                await lock_key(conn, f"replies:{owner}")
+                await check_budget(conn, owner, daily_budget, stamp)
+            reply = message_of(row, [])
+            parts, results = decide(reply.parts, decisions, owner, stamp.isoformat())
+            user_row = (
+                (await conn.execute(sa.select(messages).where(messages.c.id == row["parent_id"])))
+                .mappings()
+                .one()
+            )
+            answering = model(row["model"])
+            budget = answering.history_budget(user_row["model_messages"], conv["instructions"])
+            history = (
+                self.histories.get(conversation_id, user_row["parent_id"])
+                if budget is None
+                else None
+            )
+            context_start: str | None = None
+            context_cut = False
+            if history is None:
+                sent = await window(conn, user_row["parent_id"], budget)
+                history, context_start = await read_history(conn, sent.path), sent.start
+                context_cut = sent.start is not None or sent.empty
+            await conn.execute(
+                messages.update()
+                .where(messages.c.id == message_id)
+                .values(
+                    status="generating",
+                    run_id=run_id,
+                    parts=[p.model_dump() for p in parts],
+                    updated_at=stamp,
+                )
+            )
+            await conn.execute(
+                runs.insert().values(
+                    id=run_id,
+                    conversation_id=conversation_id,
+                    owner_id=owner,
+                    message_id=message_id,
+                    process_id=process_id,
+                    status="running",
+                    stop_requested=False,
+                    heartbeat_at=stamp,
+                    created_at=stamp,
+                )
+            )
+            await conn.execute(
+                conversations.update()
+                .where(conversations.c.id == conversation_id)
+                .values(updated_at=stamp)
+            )
+            earlier = ModelMessagesTypeAdapter.validate_json(row["model_messages"])
+            request = ModelMessagesTypeAdapter.validate_json(user_row["model_messages"])
+            # What the resumed run is given: the files' bytes put back (chat/files.py).
+            resumed_history = await restore_bytes(conn, owner, [*history, *request, *earlier])
+            user_siblings = await children_of(conn, conversation_id, user_row["parent_id"])
+            reply_siblings = await children_of(conn, conversation_id, user_row["id"])
+            resumed = reply.model_copy(
+                update={"parts": parts, "status": "generating", "siblings": reply_siblings}
+            )
+            return Turn(
+                conversation_id,
+                message_of(user_row, user_siblings),
+                resumed,
+                history,
+                user_row["model_messages"],
+                new_user=False,
+                model=answering.model,
+                instructions=conv["instructions"],
+                tools_off=frozenset(tools_off_of(conv)),
+                owner=owner,
+                context_start_id=context_start,
+                context_cut=context_cut,
+                resume=results,
+                earlier=tuple(earlier),
+                earlier_parts=tuple(parts),
+                resumed_history=tuple(resumed_history),
+                earlier_usage=reply.usage,
+            )
 
     async def fail_turn(self, turn: Turn, parts: Sequence[Part], error: str) -> None:
         """Mark a reply that could not be saved as an error, keeping the parts shown so far
@@ -629,6 +820,22 @@ async def _check_replies(conn: AsyncConnection, owner: str, max_replies: int) ->
     )
     if (running or 0) >= max_replies:
         raise TooManyReplies(owner)
+
+
+async def _prompt_content(
+    conn: AsyncConnection, owner: str, what: Fresh | Regenerate, user: dict[str, Any]
+) -> list[UserContent] | None:
+    """The prompt of a turn with files as the model receives it: the new one's, or (when
+    regenerating) the stored one's with its files' bytes put back."""
+    if isinstance(what, Fresh):
+        for message in what.user_request:
+            for part in getattr(message, "parts", []):
+                if isinstance(part, UserPromptPart) and not isinstance(part.content, str):
+                    return list(part.content)
+        return None
+    if not any(p.get("type") == "attachment" for p in user["parts"]):
+        return None
+    return await stored_prompt(conn, owner, user["model_messages"])
 
 
 async def _role_of(
@@ -694,7 +901,10 @@ def _user_row(
         "seq": top + 1,
         "role": "user",
         "text": fresh.prompt,
-        "parts": [TextPart(text=fresh.prompt).model_dump()],
+        "parts": [
+            TextPart(text=fresh.prompt).model_dump(),
+            *(a.model_dump() for a in fresh.attachments),
+        ],
         "model_messages": dump_messages(fresh.user_request),
         "status": "complete",
         "error": None,
@@ -753,3 +963,50 @@ def _decode_cursor(cursor: str) -> tuple[bool, datetime, str]:
         return pinned == "1", datetime.fromisoformat(stamp), last_id
     except ValueError as exc:
         raise BadCursor("invalid cursor") from exc
+
+
+async def _close_unanswered(conn: AsyncConnection, message_id: str, stamp: datetime) -> bool:
+    """A new prompt after a reply waiting for tool approvals: its calls are closed as not run
+    (chat/approvals.py). Whether there was such a reply."""
+    row = (
+        (
+            await conn.execute(
+                sa.select(messages.c.status, messages.c.parts, messages.c.model_messages).where(
+                    messages.c.id == message_id
+                )
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None or row["status"] != "awaiting_approval":
+        return False
+    earlier = ModelMessagesTypeAdapter.validate_json(row["model_messages"])
+    parts = [PART.validate_python(p) for p in row["parts"]]
+    closed, repaired = close_unanswered(parts, earlier, stamp.isoformat())
+    await conn.execute(
+        messages.update()
+        .where(messages.c.id == message_id)
+        .values(
+            status="complete",
+            parts=[p.model_dump() for p in closed],
+            model_messages=dump_messages(repaired),
+            updated_at=stamp,
+        )
+    )
+    return True
+
+
+def _added(earlier: Usage | None, later: Usage | None) -> Usage | None:
+    """A resumed reply's usage: what it used before the pause and after."""
+    if earlier is None or later is None:
+        return later or earlier
+    cost = None if earlier.cost is None or later.cost is None else earlier.cost + later.cost
+    return Usage(
+        input_tokens=earlier.input_tokens + later.input_tokens,
+        output_tokens=earlier.output_tokens + later.output_tokens,
+        cache_read_tokens=earlier.cache_read_tokens + later.cache_read_tokens,
+        reasoning_tokens=earlier.reasoning_tokens + later.reasoning_tokens,
+        cost=cost,
+        context_cut=earlier.context_cut or later.context_cut,
+    )

@@ -24,6 +24,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
     serve.add_argument("--database-url", help="SQLAlchemy async database URL")
+    serve.add_argument("--mcp-config", help="MCP servers to start (mcpServers JSON file)")
     serve.set_defaults(handler=run_serve)
 
     migrate = commands.add_parser("migrate", help="apply database migrations and exit")
@@ -36,11 +37,12 @@ def run_serve(settings: Settings, _args: argparse.Namespace) -> int:
 
     from .. import __version__
     from ..agents.loading import AgentConfigError
+    from ..agents.mcp import McpConfigError
     from ..app import create_app
 
     try:
         app = create_app(settings)
-    except AgentConfigError as exc:
+    except (AgentConfigError, McpConfigError) as exc:
         print(f"parley: {exc}", file=sys.stderr)
         return 2
     print(f"Parley {__version__} on http://{settings.host}:{settings.port}", file=sys.stderr)

@@ -39,6 +39,8 @@ conversations = sa.Table(
     # default. Its own instructions, added after the operator's.
     sa.Column("model", sa.String(200), nullable=True),
     sa.Column("instructions", sa.Text, nullable=True),
+    # The MCP servers switched off in this conversation (a JSON list of names; NULL: none).
+    sa.Column("tools_off", sa.JSON, nullable=True),
     sa.Column("created_at", TIME, nullable=False),
     sa.Column("updated_at", TIME, nullable=False),
     sa.Index(None, "owner_id", "updated_at", "id"),
@@ -65,7 +67,7 @@ messages = sa.Table(
     sa.Column("parts", sa.JSON, nullable=False),
     # Pydantic AI's own JSON (ModelMessagesTypeAdapter) for the model messages of this turn.
     sa.Column("model_messages", sa.Text, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),  # awaiting_approval: 17
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("model", sa.String(200), nullable=True),
     sa.Column("usage", sa.JSON, nullable=True),
@@ -176,6 +178,36 @@ usage_ledger = sa.Table(
     sa.Column("cost", sa.Numeric(20, 10), nullable=False),
     sa.Column("unpriced", sa.Integer, nullable=False),
     sa.Index(None, "conversation_id"),
+)
+
+
+# Files attached to prompts (chat/files.py). Content-addressed per owner: the same bytes
+# uploaded twice by one owner are one row, so they are stored once; every process reads them
+# here. `text`: a PDF's extracted text, sent to a model that takes no documents.
+files = sa.Table(
+    "files",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("owner_id", sa.String(64), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("media_type", sa.String(100), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # image | pdf | text
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("text", sa.Text, nullable=True),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", TIME, nullable=False),
+    sa.UniqueConstraint("owner_id", "sha256"),
+)
+
+# Which user message sent which files: what deleting a conversation reads to find the files
+# nothing else uses, and what a fork copies.
+message_files = sa.Table(
+    "message_files",
+    metadata,
+    sa.Column("message_id", ID, sa.ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("file_id", ID, sa.ForeignKey("files.id", ondelete="CASCADE"), primary_key=True),
+    sa.Index(None, "file_id"),
 )
 
 

@@ -20,6 +20,7 @@ from pydantic_ai.exceptions import (
     ModelOverloadedError,
     ModelQuotaExceededError,
     ModelRateLimitError,
+    ModelRequestTimeout,
     ModelServerError,
     ModelTimeoutError,
     ModelUnavailableError,
@@ -42,6 +43,7 @@ _CATEGORIES: tuple[tuple[type[ModelAPIError], str], ...] = (
     (ModelOverloadedError, "The model provider is overloaded; try again in a moment"),
     (ModelUnavailableError, "The model provider is unavailable; try again in a moment"),
     (ModelTimeoutError, "The model provider took too long to answer"),
+    (ModelRequestTimeout, "The model provider took too long to answer"),
     (ModelConnectionError, "Parley could not reach the model provider"),
     (ModelServerError, "The model provider had an internal error"),
 )

@@ -15,19 +15,27 @@ import logging
 import os
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from typing import Any
 
+from pydantic_ai import DeferredToolRequests
 from pydantic_ai.agent import AbstractAgent
 from pydantic_ai.exceptions import RunTimedOut
-from pydantic_ai.messages import ModelMessage, ModelRequest, UserPromptPart
+from pydantic_ai.messages import (
+    ModelMessage,
+    ModelRequest,
+    UserPromptPart,
+)
 from pydantic_ai.usage import UsageLimits
 
 from ..agents.catalog import Catalog
+from ..agents.mcp import McpServers
+from ..chat.approvals import Decision, mark_pending
 from ..chat.context import Answering, tokens
+from ..chat.files import FileStore, prompt_content
 from ..chat.models import Status, Usage
-from ..chat.store import Fresh, Regenerate, Store
+from ..chat.store import Fresh, Regenerate, Store, Turn
 from ..db.clock import now
 from ..db.ids import new_id
 from ..settings import Settings
@@ -36,6 +44,7 @@ from .events import ReplyStream
 from .run import KEEPALIVE_SECONDS, Numbered, Run
 from .store import RunStore
 from .titles import write_title
+from .toolschemas import ToolSchemas
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +101,12 @@ class Runs:
         agent: AbstractAgent[Any, Any],
         catalog: Catalog,
         settings: Settings,
+        *,
+        tools: McpServers | None = None,
     ) -> None:
         self.store = store
+        # The operator's MCP servers, started once by the app: their tools join the agent's.
+        self.tools = tools
         self.run_store = RunStore(store.engine)
         self.agent = agent
         self.catalog = catalog
@@ -116,6 +129,7 @@ class Runs:
         *,
         edit_of: str | None = None,
         regenerate: str | None = None,
+        files: Sequence[str] = (),
     ) -> Run | None:
         """Save the prompt and start generating; None if the conversation does not exist.
 
@@ -132,8 +146,30 @@ class Runs:
             what = Regenerate(regenerate)
         else:
             assert prompt is not None
-            request = ModelRequest(parts=[UserPromptPart(prompt)])
-            what = Fresh(prompt, [request], edit_of)
+            if files:
+                # The model the conversation has now decides how its files are sent (a PDF as
+                # text to a model that takes no documents). FileRefused says what is wrong.
+                conversation = await self.store.get_conversation(owner, conversation_id)
+                if conversation is None:
+                    return None
+                choice = self.catalog.for_conversation(conversation.model)
+                attached = await FileStore(
+                    self.store.engine,
+                    max_file_bytes=self.settings.max_file_bytes,
+                    max_storage=self.settings.max_storage_per_user,
+                ).load(owner, files)
+                content, attachments = prompt_content(
+                    prompt,
+                    attached,
+                    model=choice.id,
+                    images=choice.images,
+                    documents=choice.documents,
+                )
+                request = ModelRequest(parts=[UserPromptPart(content)])
+                what = Fresh(prompt, [request], edit_of, attachments)
+            else:
+                request = ModelRequest(parts=[UserPromptPart(prompt)])
+                what = Fresh(prompt, [request], edit_of)
         turn = await self.store.start_turn(
             owner,
             conversation_id,
@@ -146,9 +182,34 @@ class Runs:
         )
         if turn is None:
             return None
+        return self._launch(run_id, owner, turn)
+
+    async def resume(
+        self, owner: str, conversation_id: str, message_id: str, decisions: list[Decision]
+    ) -> Run | None:
+        """Answer the tool calls a reply waits on and go on generating it (chat/approvals.py);
+        None if the conversation does not exist. The answers are recorded in the transaction
+        that starts the run, so a second answer, in any process, finds nothing waiting."""
+        run_id = new_id()
+        turn = await self.store.resume_turn(
+            owner,
+            conversation_id,
+            message_id,
+            decisions,
+            run_id,
+            self.answering,
+            self.process_id,
+            max_replies=self.settings.max_runs_per_user,
+            daily_budget=self.settings.daily_budget,
+        )
+        if turn is None:
+            return None
+        return self._launch(run_id, owner, turn)
+
+    def _launch(self, run_id: str, owner: str, turn: Turn) -> Run:
         run = Run(run_id, owner, turn, turn.user.text)
         self._runs[run_id] = run
-        self._active[conversation_id] = run
+        self._active[turn.conversation_id] = run
         if turn.new_user:
             run.publish("user", {"message": turn.user.wire()})
         run.publish("start", {"message": turn.assistant.wire(), "run_id": run_id})
@@ -254,20 +315,32 @@ class Runs:
                 run.token.cancel()
 
     async def _drive(self, run: Run) -> None:
-        builder = ReplyStream()
+        turn = run.turn
+        # A resumed reply goes on from the parts it shows.
+        builder = ReplyStream(parts=list(turn.earlier_parts))
         checkpoints = asyncio.create_task(self._checkpoint(run, builder))
         status: Status = "complete"
         error: str | None = None
         new_messages: list[ModelMessage] = []
         usage: Usage | None = None
         try:
-            choice = self.catalog.for_conversation(run.turn.model)
+            choice = self.catalog.for_conversation(turn.model)
+            base = choice.model or self.agent.model
+            model = ToolSchemas(base) if base is not None else None
+            history = turn.history
+            if turn.resume is not None:
+                history = list(turn.resumed_history)
             async with self.agent.run_stream_events(
-                run.prompt,
-                message_history=run.turn.history,
+                None
+                if turn.resume is not None
+                else (turn.prompt_content if turn.prompt_content is not None else run.prompt),
+                message_history=history,
+                deferred_tool_results=turn.resume,
+                # A tool that needs the user's approval ends the run with the calls it waits on.
+                output_type=_with_deferred(self.agent.output_type),
                 # The conversation's model through the run's override (None: the agent's own),
                 # which keeps the agent's tools and instructions.
-                model=choice.model,
+                model=model,
                 instructions=_instructions(self.settings.instructions, run.turn.instructions),
                 usage_limits=UsageLimits(
                     request_limit=self.settings.max_requests_per_reply,
@@ -276,6 +349,8 @@ class Runs:
                 ),
                 cancellation_token=run.token,
                 timeout=self.settings.run_timeout,
+                # The MCP servers' tools, but those of servers this conversation switched off.
+                toolsets=self.tools.toolsets(off=run.turn.tools_off) if self.tools else None,
             ) as stream:
                 # The event stream catches what ends the run early (a failure, a stop, a
                 # timeout), closes the open part and any pending tool call, and keeps it.
@@ -293,6 +368,11 @@ class Runs:
                     new_messages = _live_messages(stream)
                 else:
                     new_messages = stream.new_messages()
+                    waiting = _waiting(stream.result.output if stream.result else None)
+                    if waiting is not None:
+                        status, error = waiting
+                        ids = {call.tool_call_id for call in stream.result.output.approvals}  # type: ignore[union-attr]
+                        mark_pending(builder.parts, ids, model.schemas if model else {})
                 usage = _usage(stream)
         except Exception as exc:  # the agent could not even start
             log.exception("run %s could not start", run.id)
@@ -344,7 +424,8 @@ class Runs:
             log.exception("closing the reply of run %s failed", run.id)
             status, error = "error", error or describe_error(exc)
         user_request: ModelMessage | None = None
-        if new_messages and isinstance(new_messages[0], ModelRequest):
+        # A resumed run starts with the tool results: all of it is the reply's.
+        if run.turn.resume is None and new_messages and isinstance(new_messages[0], ModelRequest):
             user_request, new_messages = new_messages[0], new_messages[1:]
         parts = builder.snapshot()
         try:
@@ -428,3 +509,19 @@ def _usage(stream: Any) -> Usage | None:
         reasoning_tokens=usage.details.get("reasoning_tokens", 0),
         cost=float(cost) if cost is not None else None,
     )
+
+
+def _with_deferred(output_type: Any) -> Any:
+    """The agent's output type, or the tool calls the run waits on (DeferredToolRequests)."""
+    kinds = list(output_type) if isinstance(output_type, list | tuple) else [output_type]
+    return kinds if DeferredToolRequests in kinds else [*kinds, DeferredToolRequests]
+
+
+def _waiting(output: object) -> tuple[Status, str | None] | None:
+    """How a run that ended on deferred tool calls ends: waiting for the user's answers, or
+    (calls for the program to run, which Parley cannot) as an error. None otherwise."""
+    if not isinstance(output, DeferredToolRequests):
+        return None
+    if output.calls:
+        return "error", "The agent left tool calls for the application to run, which Parley cannot."
+    return "awaiting_approval", None

@@ -20,6 +20,7 @@ import { h, icon } from './dom.js';
  * @property {(element: HTMLElement) => void} regenerate               a new version of this reply
  * @property {(element: HTMLElement) => void} fork                     a new conversation up to here
  * @property {(element: HTMLElement, siblingId: string, direction: 'previous' | 'next') => void} version
+ * @property {(element: HTMLElement, decisions: import('./api.js').Decision[]) => void} answer  answer a reply's pending tool calls
  */
 
 /**

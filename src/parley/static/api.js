@@ -24,6 +24,7 @@
  * @property {TitleSource} title_source
  * @property {string | null} [model]         its model (an id of GET /api/models); null: the default
  * @property {string | null} [instructions]  its own instructions, added to the operator's
+ * @property {string[]} [tools_off]  the MCP servers (GET /api/tools) its replies do not use
  */
 
 /**
@@ -63,12 +64,54 @@
  * @typedef {{type: 'text', html: string | null}
  *   | {type: 'file', media_type: string, size: number}
  *   | {type: 'thinking', text: string}
- *   | {type: 'tool_call', tool_call_id: string, tool_name: string, args: string}
+ *   | {type: 'tool_call', tool_call_id: string, tool_name: string, args: string, approval?: Approval | null}
  *   | {type: 'tool_result', tool_call_id: string, tool_name: string, content: string}
+ *   | AttachmentPart
  * } Part
  */
 
-/** @typedef {'complete' | 'generating' | 'stopped' | 'error' | 'interrupted'} Status */
+/**
+ * A file the user attached to a prompt. `sent_as`: "file" the model got its bytes; "text"
+ * it got text (a text file, or a PDF's extracted text for a model that takes no documents).
+ * @typedef {object} AttachmentPart
+ * @property {'attachment'} type
+ * @property {string} id  its bytes are at /api/files/{id}
+ * @property {string} name
+ * @property {string} media_type
+ * @property {number} size
+ * @property {'file' | 'text'} sent_as
+ */
+
+/**
+ * A file stored by POST /api/files, to send with a prompt by its id.
+ * @typedef {object} UploadedFile
+ * @property {string} id
+ * @property {string} name
+ * @property {string} media_type
+ * @property {number} size
+ * @property {'image' | 'pdf' | 'text'} kind  what its bytes are
+ */
+
+/** @typedef {'complete' | 'generating' | 'stopped' | 'error' | 'interrupted' | 'awaiting_approval'} Status */
+
+/**
+ * A tool call that needed the user's yes or no, and what they said.
+ * @typedef {object} Approval
+ * @property {'pending' | 'approved' | 'denied' | 'not_run'} state
+ * @property {string | null} [reason]
+ * @property {string | null} [args]  edited arguments, JSON text
+ * @property {string | null} [by]
+ * @property {string | null} [at]    ISO 8601
+ */
+
+/**
+ * The user's answer to one pending tool call.
+ * @typedef {object} Decision
+ * @property {string} tool_call_id
+ * @property {boolean} approve
+ * @property {string | null} [reason]
+ * @property {Record<string, unknown>} [args]
+ */
 
 /**
  * What a reply used, as its provider counted it.
@@ -350,6 +393,36 @@ export const setArchived = (id, archived) => _json('PATCH', _conv(id), { archive
  */
 export const updateSettings = (id, settings) => _json('PATCH', _conv(id), settings);
 
+/**
+ * One tool of an MCP server, named as the model calls it (with the server's prefix).
+ * @typedef {object} McpTool
+ * @property {string} name
+ * @property {string | null} description
+ * @property {boolean} read_only       the server says it only reads
+ * @property {boolean} needs_approval  a call waits for the user's approval
+ */
+
+/**
+ * An MCP server the operator configured.
+ * @typedef {object} McpServer
+ * @property {string} name
+ * @property {'running' | 'disabled' | 'error'} status
+ * @property {string | null} error  why it could not start
+ * @property {'always' | 'never' | 'unless-read-only'} approval
+ * @property {McpTool[]} tools
+ */
+
+/** @returns {Promise<{servers: McpServer[]}>} the MCP servers and their tools */
+export const getTools = () => _json('GET', '/api/tools');
+
+/**
+ * Switch MCP servers off for a conversation's next replies (all others on).
+ * @param {string} id
+ * @param {string[]} toolsOff
+ * @returns {Promise<Conversation>}
+ */
+export const setToolsOff = (id, toolsOff) => _json('PATCH', _conv(id), { tools_off: toolsOff });
+
 /** @returns {Promise<ModelChoice[]>} the models to choose from, the default first */
 export const listModels = () => _json('GET', '/api/models');
 
@@ -483,15 +556,43 @@ export async function revokeToken(id) {
 }
 
 /**
+ * Upload a file to attach to a prompt. The one request that is not JSON: multipart, with
+ * the X-Parley-Upload header, which the server requires there because a cross-site form
+ * can send multipart but no custom header. 413 (too large, storage full) and 415 (a type
+ * Parley does not take) carry a sentence to show.
+ * @param {File} file
+ * @returns {Promise<UploadedFile>}
+ */
+export async function uploadFile(file) {
+  const body = new FormData();
+  body.append('file', file, file.name);
+  const response = await fetch('/api/files', {
+    method: 'POST',
+    headers: { Accept: 'application/json', 'X-Parley-Upload': '1' },
+    body,
+    cache: 'no-store',
+  });
+  if (!response.ok) {
+    if (response.status === 401 && _mode !== 'local') goToLogin();
+    throw new ApiError(response.status, await _detail(response), _retryAfter(response));
+  }
+  return /** @type {Promise<UploadedFile>} */ (response.json());
+}
+
+/** @param {string} id  an uploaded file's */
+export const fileUrl = (id) => `/api/files/${encodeURIComponent(id)}`;
+
+/**
  * Post a prompt; resolves once the server has accepted it (2xx) with the event stream.
  * @param {string} conversationId
  * @param {string} prompt
  * @param {AbortSignal} signal
+ * @param {string[]} [files]  ids of uploaded files it sends
  * @returns {Promise<Response>}
  */
-export function sendMessage(conversationId, prompt, signal) {
+export function sendMessage(conversationId, prompt, signal, files = []) {
   return _request('POST', `${_conv(conversationId)}/messages`, {
-    body: { prompt },
+    body: files.length ? { prompt, files } : { prompt },
     accept: 'text/event-stream',
     signal,
   });
@@ -526,6 +627,22 @@ export function editMessage(conversationId, messageId, prompt, signal) {
 export function regenerateMessage(conversationId, messageId, signal) {
   return _request('POST', `${_conv(conversationId)}/messages/${encodeURIComponent(messageId)}/regenerate`, {
     body: {},
+    accept: 'text/event-stream',
+    signal,
+  });
+}
+
+/**
+ * Answer the tool calls a reply waits on; the reply goes on as a new run (its events).
+ * @param {string} conversationId
+ * @param {string} messageId
+ * @param {Decision[]} decisions
+ * @param {AbortSignal} signal
+ * @returns {Promise<Response>}
+ */
+export function answerToolCalls(conversationId, messageId, decisions, signal) {
+  return _request('POST', `${_conv(conversationId)}/messages/${encodeURIComponent(messageId)}/approvals`, {
+    body: { decisions },
     accept: 'text/event-stream',
     signal,
   });

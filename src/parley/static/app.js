@@ -20,10 +20,12 @@ import { SettingsDialog } from './settingsdialog.js';
 import { ShortcutsDialog } from './shortcutsdialog.js';
 import { Sidebar } from './sidebar.js';
 import { TokensDialog } from './tokens.js';
+import { ToolsDialog } from './toolsdialog.js';
 
 const newChat = byId('new-chat', HTMLButtonElement);
 const searchOpen = byId('search-open', HTMLButtonElement);
 const settingsOpen = byId('settings-open', HTMLButtonElement);
+const toolsOpen = byId('tools-open', HTMLButtonElement);
 const shortcutsOpen = byId('shortcuts-open', HTMLButtonElement);
 const skipLink = byId('skip-link', HTMLAnchorElement);
 const log = byId('log', HTMLElement);
@@ -43,14 +45,21 @@ const drawer = new Drawer(
 );
 
 const composer = new Composer(
-  { form: byId('composer', HTMLFormElement), prompt, counter: byId('counter', HTMLElement) },
-  { submit: (text) => void chat.send(text), busy: () => chat.busy },
+  {
+    form: byId('composer', HTMLFormElement),
+    prompt,
+    counter: byId('counter', HTMLElement),
+    attach: byId('attach', HTMLButtonElement),
+    files: byId('file-input', HTMLInputElement),
+  },
+  { submit: (text, files) => void chat.send(text, files), busy: () => chat.busy },
 );
 
 const header = new ConversationHeader({
   model: byId('model-name', HTMLElement),
   usage: byId('conversation-usage', HTMLElement),
   settings: settingsOpen,
+  tools: toolsOpen,
 });
 
 const chat = new Chat(
@@ -152,6 +161,22 @@ const settingsDialog = new SettingsDialog(
     error: byId('settings-error', HTMLElement),
     cancel: byId('settings-cancel', HTMLButtonElement),
     save: byId('settings-save', HTMLButtonElement),
+  },
+  {
+    saved(conversation) {
+      chat.updated(conversation);
+    },
+  },
+);
+
+const toolsDialog = new ToolsDialog(
+  {
+    dialog: byId('tools-dialog', HTMLDialogElement),
+    close: byId('tools-close', HTMLButtonElement),
+    list: byId('tools-list', HTMLElement),
+    empty: byId('tools-empty', HTMLElement),
+    status: byId('tools-status', HTMLElement),
+    error: byId('tools-error', HTMLElement),
   },
   {
     saved(conversation) {
@@ -268,6 +293,11 @@ settingsOpen.addEventListener('click', () => {
   if (id) void settingsDialog.open(id, settingsOpen);
 });
 
+toolsOpen.addEventListener('click', () => {
+  const id = chat.conversationId;
+  if (id) void toolsDialog.open(id, toolsOpen);
+});
+
 window.addEventListener('popstate', () => _show(_idFromLocation(), false));
 
 /** @param {-1 | 1} step  Alt+↑ / Alt+↓: the conversation above or below in the list */
@@ -305,7 +335,7 @@ listenForShortcuts({
     void chat.stop();
     return true;
   },
-  copyReply: () => copyLastReply(log, byId('toast', HTMLElement)),
+  copyReply: () => copyLastReply(log, byId('toast', HTMLElement), chat),
   previous: () => _move(-1),
   next: () => _move(1),
   help() {
@@ -340,6 +370,14 @@ api.getMe().then(
     else api.goToLogin();
   },
   (error) => console.warn('parley: could not load /api/auth/me', error),
+);
+
+// The Tools button shows only where the operator set up MCP servers.
+api.getTools().then(
+  ({ servers }) => {
+    toolsOpen.hidden = servers.length === 0;
+  },
+  (error) => console.warn('parley: could not load /api/tools', error),
 );
 
 void sidebar.refresh();

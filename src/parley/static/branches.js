@@ -52,6 +52,43 @@ export class Branches {
     void this._regenerate(element);
   }
 
+  /**
+   * Answer the tool calls a reply waits on: the reply goes on in place, as a new run.
+   * @param {HTMLElement} element
+   * @param {import('./api.js').Decision[]} decisions
+   */
+  answer(element, decisions) {
+    void this._answer(element, decisions);
+  }
+
+  /**
+   * @param {HTMLElement} element
+   * @param {import('./api.js').Decision[]} decisions
+   */
+  async _answer(element, decisions) {
+    const view = this._view;
+    const id = view.conversationId;
+    const messageId = element.getAttribute('data-id');
+    if (!id || !messageId || view.blocked) return;
+    view.setBusy(true);
+    view.clearNotices();
+    await this._runs.stream((signal) => api.answerToolCalls(id, messageId, decisions, signal), {
+      conversationId: id,
+      optimistic: null,
+      replace: null,
+      reply: null,
+      resumes: element,
+      created: false,
+      refused: (error) => {
+        element.after(notice(describeError(error), null));
+        // Nothing was recorded: the buttons work again.
+        for (const button of element.querySelectorAll('.approval button')) {
+          if (button instanceof HTMLButtonElement) button.disabled = false;
+        }
+      },
+    });
+  }
+
   /** @param {HTMLElement} element */
   fork(element) {
     void this._fork(element);

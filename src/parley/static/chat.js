@@ -49,6 +49,7 @@ export class Chat {
       regenerate: (element) => this._branches.regenerate(element),
       fork: (element) => this._branches.fork(element),
       version: (element, siblingId, direction) => this._branches.version(element, siblingId, direction),
+      answer: (element, decisions) => this._branches.answer(element, decisions),
     };
     const view = (this._view = new ChatView(elements, actions));
     const marker = (this._marker = new ContextMarker(elements.log));
@@ -69,6 +70,8 @@ export class Chat {
       },
       // A reply streaming into the newest end needs its element to stay in the log.
       trimmable: () => !view.busy,
+      // An edit or a regenerate took the newer pages away, or a trim brought them back.
+      bounds: () => this._syncJump(),
     });
     this._runs = new RunView(view, this._pages, {
       refresh: (id, replied) => {
@@ -97,6 +100,11 @@ export class Chat {
   /** @returns {string | null} the open conversation */
   get conversationId() {
     return this._view.conversationId;
+  }
+
+  /** @returns {boolean} whether the log reaches the newest message of the open conversation */
+  get atNewest() {
+    return this._pages.atNewest;
   }
 
   /** @returns {number | null} the server's prompt limit in characters, once known */
@@ -186,11 +194,11 @@ export class Chat {
 
   /**
    * "Jump to latest": go to the newest message and follow the conversation again; a window
-   * that stops short of the newest message is replaced by the newest page.
+   * that stops short of the newest message is replaced by the newest page. The focus stays
+   * where it is: if that is on the button, the button gives it on as it hides (jumplatest.js).
    */
   async jumpToLatest() {
     const view = this._view;
-    view.elements.prompt.focus(); // the button is about to hide
     const id = view.conversationId;
     if (view.loading) return;
     if (id && !this._pages.atNewest) await this.open(id);
@@ -209,8 +217,9 @@ export class Chat {
   /**
    * Send a prompt, creating the conversation first if none is open.
    * @param {string} prompt
+   * @param {import('./api.js').UploadedFile[]} [files]  uploaded files it sends
    */
-  async send(prompt) {
+  async send(prompt, files = []) {
     const view = this._view;
     if (view.blocked || !prompt.trim()) return;
     const tooLong = view.tooLong(prompt);
@@ -232,14 +241,14 @@ export class Chat {
     view.clearNotices();
     view.setPrompt('');
     view.hideEmpty();
-    const optimistic = pendingMessage(prompt);
+    const optimistic = pendingMessage(prompt, files);
     view.append(optimistic);
     view.scroll.toBottom();
 
     const refused = (/** @type {unknown} */ error) => {
       if (generation !== view.generation) return;
       optimistic.remove();
-      view.append(notice(describeError(error), () => void this.send(prompt)));
+      view.append(notice(describeError(error), () => void this.send(prompt, files)));
       // Nothing was saved: give the prompt back so that nothing typed is lost.
       if (!view.prompt) view.setPrompt(prompt);
       if (!view.conversationId) view.showEmpty();
@@ -263,7 +272,8 @@ export class Chat {
       }
     }
     const id = conversationId;
-    await this._runs.stream((signal) => api.sendMessage(id, prompt, signal), {
+    const fileIds = files.map((f) => f.id);
+    await this._runs.stream((signal) => api.sendMessage(id, prompt, signal, fileIds), {
       conversationId: id,
       optimistic,
       replace: null,

@@ -35,9 +35,9 @@ function _decorate(pre) {
     label: 'Copy code',
     className: 'codeblock__copy',
     showLabel: true,
-    source: () => codeText(pre),
+    source: () => _codeText(pre),
   });
-  const box = codeBox(pre, language, copy);
+  const box = _codeBox(pre, language, copy);
   pre.replaceWith(box);
   box.append(pre);
 }
@@ -49,7 +49,7 @@ function _decorate(pre) {
  * @param {HTMLPreElement} pre
  * @returns {string}
  */
-export function codeText(pre) {
+function _codeText(pre) {
   const text = (pre.querySelector('code') ?? pre).textContent ?? '';
   return text.endsWith('\n') ? text.slice(0, -1) : text;
 }
@@ -62,7 +62,7 @@ export function codeText(pre) {
  * @param {HTMLElement | null} copy  the Copy code button (none while it streams)
  * @returns {HTMLElement}
  */
-export function codeBox(pre, language, copy) {
+function _codeBox(pre, language, copy) {
   // A `pre` scrolls: it must be reachable by the keyboard, and then needs a name. The
   // role makes the name valid (a name on a plain `pre` is ignored).
   pre.setAttribute('tabindex', '0');
@@ -83,7 +83,7 @@ export function codeBox(pre, language, copy) {
 export function streamingCode() {
   const code = h('code');
   const pre = h('pre', {}, code);
-  const box = codeBox(pre, '', null);
+  const box = _codeBox(pre, '', null);
   box.classList.add('codeblock--streaming');
   const label = box.querySelector('.codeblock__lang');
   if (label) label.textContent = '';

@@ -1,16 +1,23 @@
 // The message form: Enter sends, Shift+Enter is a newline, the textarea grows with its
-// text, and a counter appears as the prompt nears the server's length limit.
+// text, and a counter appears as the prompt nears the server's length limit. Files
+// attached (attachments.js) are sent with the prompt once their uploads have ended.
+
+import { Attachments } from './attachments.js';
+
+/** @typedef {import('./api.js').UploadedFile} UploadedFile */
 
 /**
  * @typedef {object} ComposerElements
  * @property {HTMLFormElement} form
  * @property {HTMLTextAreaElement} prompt
  * @property {HTMLElement} counter
+ * @property {HTMLButtonElement} attach  "Attach files"
+ * @property {HTMLInputElement} files    the hidden file input it opens
  */
 
 /**
  * @typedef {object} ComposerHooks
- * @property {(prompt: string) => void} submit
+ * @property {(prompt: string, files: UploadedFile[]) => void} submit
  * @property {() => boolean} busy  a reply is streaming: Enter must not send
  */
 
@@ -26,9 +33,26 @@ export class Composer {
     // Chromium sizes the textarea to its content in CSS; elsewhere, do it here.
     this._autosize = !CSS.supports('field-sizing', 'content');
     const { form, prompt } = elements;
+    const box = form.querySelector('.composer__box');
+    this._attachments = new Attachments({
+      form,
+      box: box instanceof HTMLElement ? box : prompt,
+      button: elements.attach,
+      input: elements.files,
+      prompt,
+    });
     form.addEventListener('submit', (event) => {
       event.preventDefault();
-      if (!hooks.busy()) hooks.submit(prompt.value);
+      if (hooks.busy()) return;
+      if (this._attachments.empty) {
+        hooks.submit(prompt.value, []);
+        return;
+      }
+      if (!prompt.value.trim()) return; // a prompt says what to do with the files
+      const text = prompt.value;
+      void this._attachments.take().then((files) => {
+        if (files !== null && !hooks.busy()) hooks.submit(text, files);
+      });
     });
     prompt.addEventListener('keydown', (event) => {
       // isComposing: Enter also confirms an IME composition (Japanese, Chinese, …).

@@ -50,9 +50,11 @@ function _say(text) {
  * @returns {Promise<void>}
  */
 export async function writeClipboard(text) {
-  // navigator.clipboard exists only in secure contexts (HTTPS, 127.0.0.1, localhost).
+  // navigator.clipboard exists only in secure contexts (HTTPS, 127.0.0.1, localhost):
+  // Parley served over plain HTTP on a home network has none, where the older
+  // execCommand still copies.
   const clipboard = navigator.clipboard;
-  if (!clipboard) throw new Error('The clipboard is not available on this page.');
+  if (!clipboard) return _copySelected(await text);
   if (typeof text === 'string') return clipboard.writeText(text);
   if (typeof ClipboardItem !== 'function') return clipboard.writeText(await text);
   const blob = text.then((value) => new Blob([value], { type: 'text/plain' }));
@@ -60,6 +62,31 @@ export async function writeClipboard(text) {
   // write failed first) from being reported as unhandled.
   blob.catch(() => {});
   return clipboard.write([new ClipboardItem({ 'text/plain': blob })]);
+}
+
+/**
+ * Copy the old way: select `text` in a textarea of its own and have the browser copy the
+ * selection (allowed for a few seconds after the click or key that asked for it). The
+ * focus goes back where it was.
+ * @param {string} text
+ */
+function _copySelected(text) {
+  const focused = document.activeElement;
+  const area = h('textarea', { class: 'copy-source', readonly: true, tabindex: '-1', 'aria-hidden': 'true' });
+  area.value = text;
+  // Inside an open modal dialog if the focus is there: the page behind it is inert, and
+  // nothing in it can be selected.
+  (focused?.closest('dialog[open]') ?? document.body).append(area);
+  area.focus({ preventScroll: true });
+  area.setSelectionRange(0, text.length);
+  let copied = false;
+  try {
+    copied = document.execCommand('copy');
+  } finally {
+    area.remove();
+    if (focused instanceof HTMLElement && focused !== document.body) focused.focus({ preventScroll: true });
+  }
+  if (!copied) throw new Error('The browser refused to copy.');
 }
 
 /** @type {WeakMap<HTMLButtonElement, number>} */

@@ -1,31 +1,52 @@
 // Copying the last reply (Ctrl+Shift+C / ⌘⇧C). The reply's own Copy button knows its
-// markdown and says "Copied" itself (actions.js): press it when it is there. Otherwise
-// (a reply still being written, a page without the button) copy the reply's text as shown.
+// markdown and says "Copied" itself (actions.js): press it when it is there. A reply still
+// being written (its Copy button is hidden until it ends), or one without the button, is
+// copied as the page shows it. When the log stops short of the newest message (paged far
+// back, or opened at a search hit), its last reply is not the conversation's: the newest
+// one is fetched instead.
 
+import * as api from './api.js';
+import { writeClipboard } from './copy.js';
 import { h } from './dom.js';
+
+/**
+ * What copying needs to know of the open conversation.
+ * @typedef {object} OpenConversation
+ * @property {string | null} conversationId
+ * @property {boolean} atNewest  whether the log reaches the branch's newest message
+ */
+
+/** The branch has no reply yet: said as such, not as a failure. */
+class NoReply extends Error {}
 
 /**
  * @param {HTMLElement} log     the message list
  * @param {HTMLElement} status  says what happened, for a moment (role="status"; shown while
  *   it has something to say)
- * @returns {boolean} whether there was a reply to copy
+ * @param {OpenConversation} open
+ * @returns {boolean} whether there was a reply to copy (or one is being fetched)
  */
-export function copyLastReply(log, status) {
+export function copyLastReply(log, status, open) {
+  if (open.conversationId && !open.atNewest) {
+    const text = _newestReply(open.conversationId);
+    // Handed over as a promise (Safari writes only while the key is being handled). Its
+    // rejection then fails the write with an error of the clipboard's own: the fetch's
+    // says better what went wrong.
+    _report(status, writeClipboard(text).catch(async (error) => {
+      await text;
+      throw error;
+    }));
+    return true;
+  }
   const replies = log.querySelectorAll('[data-role="assistant"]');
   const reply = replies[replies.length - 1];
   if (!(reply instanceof HTMLElement)) return false;
   const button = [...reply.querySelectorAll('button')].find((b) => _name(b) === 'Copy');
-  if (button && !button.disabled) {
+  if (button && !button.disabled && reply.getAttribute('data-status') !== 'generating') {
     button.click();
     return true;
   }
-  void _copy(_text(reply)).then(
-    () => _say(status, 'Copied the last reply.'),
-    (error) => {
-      console.warn('parley: could not copy the reply', error);
-      _say(status, 'Could not copy the reply.');
-    },
-  );
+  _report(status, writeClipboard(_text(reply)));
   return true;
 }
 
@@ -33,37 +54,56 @@ export function copyLastReply(log, status) {
 const _name = (button) => (button.getAttribute('aria-label') ?? button.textContent ?? '').trim();
 
 /**
- * The reply's text parts as the page shows them (not its thinking, tool calls or buttons).
+ * The reply's text parts as the page shows them (not its thinking, tool calls, buttons, or
+ * the headers of its code blocks).
  * @param {HTMLElement} reply
  * @returns {string}
  */
 function _text(reply) {
-  const parts = [...reply.querySelectorAll('.md, .md-tail')].map((p) => (p instanceof HTMLElement ? p.innerText.trim() : ''));
-  return parts.filter(Boolean).join('\n\n');
+  const parts = [...reply.querySelectorAll('.md, .md-tail')].filter((p) => p instanceof HTMLElement);
+  // innerText leaves out what is not rendered: the headers, for as long as it reads.
+  const headers = [...reply.querySelectorAll('.codeblock__header')].filter((e) => e instanceof HTMLElement);
+  for (const header of headers) header.style.display = 'none';
+  try {
+    return parts
+      .map((p) => p.innerText.trim())
+      .filter(Boolean)
+      .join('\n\n');
+  } finally {
+    for (const header of headers) header.style.removeProperty('display');
+  }
 }
 
 /**
- * navigator.clipboard exists only in secure contexts (HTTPS, localhost): Parley served over
- * plain HTTP on a home network has none, where the older execCommand still copies.
- * @param {string} text
- * @returns {Promise<void>}
+ * The markdown of the newest reply on the conversation's branch (the list sends its HTML
+ * only; the message itself has its source).
+ * @param {string} conversationId
+ * @returns {Promise<string>}
  */
-async function _copy(text) {
-  if (navigator.clipboard) {
-    await navigator.clipboard.writeText(text);
-    return;
-  }
-  const focused = document.activeElement;
-  const area = document.createElement('textarea');
-  area.value = text;
-  area.setAttribute('readonly', '');
-  area.className = 'visually-hidden';
-  document.body.append(area);
-  area.select();
-  const copied = document.execCommand('copy');
-  area.remove();
-  if (focused instanceof HTMLElement) focused.focus();
-  if (!copied) throw new Error('the browser refused to copy');
+async function _newestReply(conversationId) {
+  const page = await api.listMessages(conversationId, { limit: 2 });
+  const reply = page.items.filter((m) => m.role === 'assistant').at(-1);
+  if (!reply) throw new NoReply();
+  const message = await api.getMessage(conversationId, reply.id);
+  return message.text ?? '';
+}
+
+/**
+ * @param {HTMLElement} status
+ * @param {Promise<void>} copying
+ */
+function _report(status, copying) {
+  copying.then(
+    () => _say(status, 'Copied the last reply.'),
+    (error) => {
+      if (error instanceof NoReply) {
+        _say(status, 'There is no reply to copy yet.');
+        return;
+      }
+      console.warn('parley: could not copy the reply', error);
+      _say(status, 'Could not copy the reply.');
+    },
+  );
 }
 
 /** @type {number | undefined} */

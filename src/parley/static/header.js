@@ -12,6 +12,7 @@ import { totalsText } from './usage.js';
  * @property {HTMLElement} model            the model's badge
  * @property {HTMLElement} usage            the conversation's totals
  * @property {HTMLButtonElement} settings   "Conversation settings"
+ * @property {HTMLButtonElement} [tools]    "Tools" (the MCP servers)
  */
 
 export class ConversationHeader {
@@ -44,6 +45,7 @@ export class ConversationHeader {
     }
     this._conversation = conversation;
     this._el.settings.disabled = conversation === null;
+    if (this._el.tools) this._el.tools.disabled = conversation === null;
     this._showModel();
   }
 

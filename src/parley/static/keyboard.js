@@ -4,6 +4,8 @@
 // Shift+Esc the message box, Ctrl+Shift+C copy the last reply) with ⌘ for Ctrl on a Mac.
 // What each does is app.js's: it passes the hooks.
 
+import { isTextField } from './textfield.js';
+
 /**
  * @typedef {'newChat' | 'search' | 'focusPrompt' | 'stop' | 'copyReply' | 'previous' | 'next' | 'help'} Action
  */
@@ -41,6 +43,21 @@ const _letter = (event, letter) => event.key.toLowerCase() === letter || event.c
 
 /** @param {KeyboardEvent} event */
 const _plain = (event) => !event.ctrlKey && !event.metaKey && !event.altKey;
+
+/**
+ * Alt+↑ / Alt+↓ alone, where they are not the field's: in a text field holding text they
+ * move its caret (Option+↑/↓ on a Mac: to the start or end of the paragraph), and in a
+ * select they open it. An empty field has no caret to move: the message box, where the
+ * focus lands after each switch, keeps switching.
+ * @param {KeyboardEvent} event
+ * @param {string} key
+ */
+function _altArrow(event, key) {
+  if (!event.altKey || event.ctrlKey || event.metaKey || event.shiftKey || event.key !== key) return false;
+  const field = event.target;
+  const empty = (field instanceof HTMLInputElement || field instanceof HTMLTextAreaElement) && field.value === '';
+  return empty || !isTextField(field);
+}
 
 /** @type {readonly Shortcut[]} in the order the dialog lists them */
 export const SHORTCUTS = [
@@ -80,33 +97,22 @@ export const SHORTCUTS = [
     label: 'Previous conversation',
     keys: [[ALT, '↑']],
     action: 'previous',
-    matches: (e) => e.altKey && !e.ctrlKey && !e.metaKey && !e.shiftKey && e.key === 'ArrowUp',
+    matches: (e) => _altArrow(e, 'ArrowUp'),
   },
   {
     label: 'Next conversation',
     keys: [[ALT, '↓']],
     action: 'next',
-    matches: (e) => e.altKey && !e.ctrlKey && !e.metaKey && !e.shiftKey && e.key === 'ArrowDown',
+    matches: (e) => _altArrow(e, 'ArrowDown'),
   },
   {
     label: 'Show keyboard shortcuts',
     keys: [['?']],
     // Only where "?" types nothing: in a text field it is a question mark.
     action: 'help',
-    matches: (e) => _plain(e) && e.key === '?' && !_typing(e.target),
+    matches: (e) => _plain(e) && e.key === '?' && !isTextField(e.target),
   },
 ];
-
-/**
- * @param {EventTarget | null} target
- * @returns {boolean} whether keys typed there are text
- */
-function _typing(target) {
-  if (!(target instanceof HTMLElement)) return false;
-  if (target.isContentEditable || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return true;
-  const notText = ['button', 'checkbox', 'radio', 'range', 'color', 'file', 'submit', 'reset', 'image'];
-  return target instanceof HTMLInputElement && !notText.includes(target.type);
-}
 
 /**
  * Run the hooks on their keys, anywhere on the page. With a modal dialog open the keys are

@@ -10,7 +10,9 @@
 // fragment of the tail. A saved reply, or a history that opens, is never a live region.
 
 import { toolbar } from './actions.js';
+import { approvalBox } from './approval.js';
 import * as api from './api.js';
+import { attachmentList } from './attachments.js';
 import { decorateCode } from './codeblocks.js';
 import { h, icon } from './dom.js';
 import { StreamTail } from './tail.js';
@@ -23,7 +25,7 @@ import { reported, usageText } from './usage.js';
 /** @typedef {import('./api.js').Done} Done */
 
 /** @type {Record<string, string>} */
-const STATUS_LABELS = { stopped: 'Stopped', interrupted: 'Interrupted' };
+const STATUS_LABELS = { stopped: 'Stopped', interrupted: 'Interrupted', awaiting_approval: 'Waiting for your approval' };
 
 /**
  * A saved user message, shown as plain text, with its toolbar.
@@ -32,7 +34,8 @@ const STATUS_LABELS = { stopped: 'Stopped', interrupted: 'Interrupted' };
  * @returns {HTMLElement}
  */
 export function userMessage(message, actions) {
-  const element = _userArticle(message.text ?? '', message.status, message.id);
+  const files = message.parts.filter((p) => p.type === 'attachment');
+  const element = _userArticle(message.text ?? '', message.status, message.id, files);
   element.append(toolbar(message, element, actions));
   return element;
 }
@@ -41,24 +44,31 @@ export function userMessage(message, actions) {
  * The copy of a prompt shown before the server has saved it (status "pending"): no
  * toolbar, as there is no message to act on yet.
  * @param {string} text
+ * @param {import('./api.js').UploadedFile[]} [files]  the files it sends
  * @returns {HTMLElement}
  */
-export function pendingMessage(text) {
-  return _userArticle(text, 'pending');
+export function pendingMessage(text, files = []) {
+  /** @type {import('./api.js').AttachmentPart[]} */
+  const parts = files.map((f) => ({ type: 'attachment', id: f.id, name: f.name, media_type: f.media_type, size: f.size, sent_as: 'file' }));
+  return _userArticle(text, 'pending', undefined, parts);
 }
 
 /**
  * @param {string} text
  * @param {Status | 'pending'} status
  * @param {string} [id]
+ * @param {import('./api.js').Part[]} [files]  its attachment parts
  * @returns {HTMLElement}
  */
-function _userArticle(text, status, id) {
-  return h(
+function _userArticle(text, status, id, files = []) {
+  const article = h(
     'article',
     { class: 'msg msg--user', 'aria-label': 'You', 'data-role': 'user', 'data-status': status, 'data-id': id },
     h('div', { class: 'msg__text' }, text),
   );
+  const list = attachmentList(files.flatMap((p) => (p.type === 'attachment' ? [p] : [])));
+  if (list) article.append(list);
+  return article;
 }
 
 /**
@@ -207,6 +217,7 @@ export class AssistantMessage {
         break;
       case 'tool_call':
         this.toolCall(part.tool_name, part.args);
+        if (part.approval) this._approval(part.tool_call_id, part.tool_name, part.args, part.approval);
         break;
       case 'tool_result':
         this.toolResult(part.tool_name, part.content);
@@ -281,6 +292,36 @@ export class AssistantMessage {
       // not JSON: show it as it came
     }
     this._toolCard('call', 'Tool call', toolName, shown);
+  }
+
+  /**
+   * The approval of the tool call just shown (approval.js): answerable while the reply waits.
+   * @param {string} toolCallId
+   * @param {string} toolName
+   * @param {string} args
+   * @param {import('./api.js').Approval} approval
+   */
+  _approval(toolCallId, toolName, args, approval) {
+    const card = this.parts.lastElementChild;
+    const waiting = this.element.getAttribute('data-status') === 'awaiting_approval';
+    const answer = waiting ? (/** @type {import('./api.js').Decision} */ decision) => this._actions.answer(this.element, [decision]) : null;
+    const box = approvalBox(toolCallId, toolName, args, approval, answer);
+    if (card instanceof HTMLDetailsElement) {
+      card.append(box);
+      // A call waiting for an answer is shown open: its arguments are what is approved.
+      if (approval.state === 'pending') card.open = true;
+    } else {
+      this.parts.append(box);
+    }
+  }
+
+  /**
+   * Parts a resumed reply already holds (its tool calls with their decisions).
+   * @param {Part[]} parts
+   */
+  renderParts(parts) {
+    for (const part of parts) this._renderPart(part);
+    this._current = null;
   }
 
   /**

@@ -8,7 +8,9 @@
 // The window holds at most MAX_MESSAGES: a page added at one end takes as many away from
 // the other, whose cursor becomes the id of the message now at that end (cursors are
 // message ids), so that scrolling back there loads them again. The page stays as light
-// after scrolling through two thousand messages as when it opened.
+// after scrolling through two thousand messages as when it opened. What the reader is
+// working in is never taken away: a message with its editor open (a draft) or holding the
+// focus stays, with everything between it and the rest of the window.
 
 import * as api from './api.js';
 import { describeError, h } from './dom.js';
@@ -27,6 +29,8 @@ import { notice } from './messages.js';
  * @property {(page: MessagePage) => void} loaded  a page was added to the log
  * @property {() => boolean} trimmable  whether the newest end may be taken away: not while a
  *   reply streams into it
+ * @property {() => void} bounds  the newest end of the window changed without a page loaded:
+ *   whether it reaches the newest message may have too
  */
 
 /** How close to an end (px) scrolling must come to load the next page. */
@@ -94,7 +98,24 @@ export class Pages {
    */
   dropNewer() {
     this._newer = null;
-    this._later.remove();
+    this._removeButton(this._later);
+    this._hooks.bounds();
+  }
+
+  /**
+   * A reply has ended: while it streamed, the newest end had to stay, and pages loaded
+   * above it may have grown the window past MAX_MESSAGES (the reply and its prompt did as
+   * well). Take it back to that, at the end farther from what the reader sees.
+   */
+  shrink() {
+    const log = this._log;
+    const below = log.scrollHeight - log.scrollTop - log.clientHeight;
+    const newer = this._newer;
+    this._scroller.keepInPlace(() => {
+      if (log.scrollTop > below) this._trimOldest();
+      else this._trimNewest();
+    });
+    if (this._newer !== newer) this._hooks.bounds();
   }
 
   /** Load a page at whichever end the log has been scrolled to. */
@@ -151,38 +172,55 @@ export class Pages {
 
   /**
    * Take the newest messages beyond MAX_MESSAGES away: "Load newer messages" (or scrolling
-   * down) brings them back.
+   * down) brings them back. The button stays where it is (the focus may be on it).
    */
   _trimNewest() {
-    const messages = this._messages();
-    const last = messages[MAX_MESSAGES - 1];
-    const id = messages.length > MAX_MESSAGES ? last?.getAttribute('data-id') : null;
-    if (!last || !id) return;
-    this._keepFocus(() => {
-      while (last.nextSibling) last.nextSibling.remove(); // with the notices and buttons there
-      this._newer = id;
-      this._later.disabled = false;
-      this._log.append(this._later);
-    });
+    const children = [...this._log.children];
+    const messages = children.filter(_isMessage);
+    if (messages.length <= MAX_MESSAGES) return;
+    const held = this._held(children);
+    const keep = Math.max(children.indexOf(messages[MAX_MESSAGES - 1]), held.at(-1) ?? -1);
+    const last = children.slice(0, keep + 1).filter(_isMessage).at(-1);
+    const gone = children.slice(keep + 1).filter((child) => child !== this._later);
+    const id = last?.getAttribute('data-id');
+    if (!id || !gone.some(_isMessage)) return;
+    for (const child of gone) child.remove(); // with the notices there
+    this._newer = id;
+    this._later.disabled = false;
+    if (!this._later.isConnected) this._log.append(this._later);
   }
 
   /** Take the oldest messages beyond MAX_MESSAGES away, as `_trimNewest` the newest. */
   _trimOldest() {
-    const messages = this._messages();
-    const first = messages[messages.length - MAX_MESSAGES];
-    const id = messages.length > MAX_MESSAGES ? first?.getAttribute('data-id') : null;
-    if (!first || !id) return;
-    this._keepFocus(() => {
-      while (first.previousSibling) first.previousSibling.remove();
-      this._older = id;
-      this._earlier.disabled = false;
-      this._log.prepend(this._earlier);
-    });
+    const children = [...this._log.children];
+    const messages = children.filter(_isMessage);
+    if (messages.length <= MAX_MESSAGES) return;
+    const held = this._held(children);
+    const keep = Math.min(children.indexOf(messages[messages.length - MAX_MESSAGES]), held[0] ?? Infinity);
+    const first = children.slice(keep).find(_isMessage);
+    const gone = children.slice(0, keep).filter((child) => child !== this._earlier);
+    const id = first?.getAttribute('data-id');
+    if (!id || !gone.some(_isMessage)) return;
+    for (const child of gone) child.remove();
+    this._older = id;
+    this._earlier.disabled = false;
+    if (!this._earlier.isConnected) this._log.prepend(this._earlier);
   }
 
-  /** @returns {Element[]} the messages in the log, oldest first */
-  _messages() {
-    return [...this._log.children].filter((child) => child.classList.contains('msg'));
+  /**
+   * @param {Element[]} children  the log's
+   * @returns {number[]} where the reader is working, in order: the children holding an open
+   *   editor (its draft would be lost) or the focus
+   */
+  _held(children) {
+    const focused = document.activeElement;
+    /** @type {number[]} */
+    const held = [];
+    children.forEach((child, index) => {
+      const paging = child === this._earlier || child === this._later;
+      if (!paging && (child.contains(focused) || child.querySelector('.edit'))) held.push(index);
+    });
+    return held;
   }
 
   /**
@@ -245,4 +283,12 @@ export class Pages {
     button.addEventListener('click', onClick);
     return button;
   }
+}
+
+/**
+ * @param {Element} child  of the log
+ * @returns {boolean} whether it is a message (not a notice or a paging button)
+ */
+function _isMessage(child) {
+  return child.classList.contains('msg');
 }

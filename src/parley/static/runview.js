@@ -23,6 +23,8 @@ import { followRun } from './run.js';
  * @property {HTMLElement | null} replace     the message an edit (`user`) or a regenerate
  *   (`start`) makes a new version of: it and everything after it give way to the new branch
  * @property {AssistantMessage | null} reply   the reply being built, from `start` on
+ * @property {HTMLElement | null} [resumes]   a reply that waited for tool approvals and
+ *   goes on in place (its `start` message holds the parts so far)
  * @property {boolean} created  the conversation was created for this prompt
  * @property {(error: unknown) => void} refused  the first request failed: nothing was started
  */
@@ -126,6 +128,7 @@ export class RunView {
         this._abort = null;
         view.setBusy(false);
         view.focusPromptIfIdle();
+        this._pages.shrink(); // once the focus has settled: what holds it stays
       }
     }
   }
@@ -159,7 +162,11 @@ export class RunView {
         // In the log only the reply being generated is announced: the log itself is no
         // live region, so a history that opens is not read out.
         fresh.announce();
-        if (context.replace?.isConnected) this._branchFrom(context.replace, fresh.element);
+        if (context.resumes?.isConnected) {
+          fresh.renderParts(event.data.message.parts ?? []);
+          context.resumes.replaceWith(fresh.element);
+          context.resumes = null;
+        } else if (context.replace?.isConnected) this._branchFrom(context.replace, fresh.element);
         else if (reply?.element.isConnected) reply.element.replaceWith(fresh.element);
         else view.append(fresh.element);
         context.replace = null;
@@ -191,10 +198,32 @@ export class RunView {
       case 'done':
         reply?.finish(event.data);
         if (reply) view.syncActions(reply.element);
+        if (reply && event.data.status === 'awaiting_approval') void this._showWaiting(context.conversationId, reply);
         this._hooks.refresh(context.conversationId, true);
         break;
     }
     view.scroll.follow();
+  }
+
+  /**
+   * A reply that ended waiting for tool approvals: shown again as saved, with what each
+   * call waits for and the buttons to answer it (the events do not carry them).
+   * @param {string} conversationId
+   * @param {AssistantMessage} reply
+   */
+  async _showWaiting(conversationId, reply) {
+    const id = reply.element.getAttribute('data-id');
+    if (!id) return;
+    try {
+      const saved = await api.getMessage(conversationId, id);
+      if (!reply.element.isConnected || this._view.conversationId !== conversationId) return;
+      const shown = this._view.render(saved);
+      reply.element.replaceWith(shown);
+      const first = shown.querySelector('.approval button');
+      if (first instanceof HTMLButtonElement) first.focus({ preventScroll: true });
+    } catch (error) {
+      console.warn('parley: could not load the tool calls waiting for approval', error);
+    }
   }
 
   /**

@@ -8,11 +8,19 @@
 // be: a fast reply grows between the log's own scroll and the scroll event that reports
 // it, and a position alone would take that growth for the reader scrolling up.
 
+import { isTextField } from './textfield.js';
+
 /** How close to the bottom (px) still counts as "at the bottom". */
 const STICKY_PX = 48;
 
-/** Frames to keep going to the bottom after a jump there, while the messages come into view. */
+/** Frames to keep going to the bottom after a jump there, while the messages come into view,
+ * at most: it stops sooner once the bottom has stayed put for STILL_FRAMES. A message that
+ * comes into view is laid out at its real size two frames later (content-visibility: the
+ * frame that finds it in view asks for its layout, the next one does it), so the bottom
+ * may still move after two frames without moving: a jump from far above to a long reply
+ * moves it again on the third. */
 const SETTLE_FRAMES = 20;
+const STILL_FRAMES = 4;
 
 /** A wheel's line (deltaMode 1), in px: what browsers scroll for one. */
 const LINE_PX = 40;
@@ -33,6 +41,8 @@ export class Scroller {
     this._queued = false;
     /** Whether the bottom is out of view, as last told to `onMoved`. */
     this._away = false;
+    /** The frame `toBottom` waits for, while it settles. */
+    this._settling = 0;
     /** @type {(away: boolean) => void} told when the bottom comes into or goes out of view */
     this.onMoved = () => {};
     // The reader's own ways up: they stop following at once, before the scroll they cause
@@ -40,7 +50,7 @@ export class Scroller {
     log.addEventListener('wheel', (event) => this._wheeled(event), { passive: true });
     log.addEventListener('keydown', (event) => {
       const up = UP_KEYS.has(event.key) || (event.key === ' ' && event.shiftKey);
-      if (up && !_typing(event.target)) this._release();
+      if (up && !isTextField(event.target)) this._release();
     });
     log.addEventListener('touchstart', () => (this._held = true), { passive: true });
     log.addEventListener('pointerdown', (event) => {
@@ -81,20 +91,25 @@ export class Scroller {
   /**
    * Go to the newest content, and follow it. The messages that come into view are laid out
    * only then (content-visibility), and may be taller than the room they were given: keep
-   * going to the bottom for a few frames, until it stays put.
+   * going to the bottom, frame after frame, until it stays put. One jump settles at a time:
+   * a new one takes over from the one before.
    */
   toBottom() {
     this._stick = true;
     this._setTop(this._log.scrollHeight);
     this._tell(this._measureAway());
+    cancelAnimationFrame(this._settling);
     let frames = SETTLE_FRAMES;
+    let still = 0;
     const settle = () => {
       if (!this._stick || this._held || --frames < 0) return;
-      if (this._below() > 1) this._setTop(this._log.scrollHeight);
+      const moved = this._below() > 1;
+      if (moved) this._setTop(this._log.scrollHeight);
       this._tell(this._measureAway());
-      requestAnimationFrame(settle);
+      still = moved ? 0 : still + 1;
+      if (still < STILL_FRAMES) this._settling = requestAnimationFrame(settle);
     };
-    requestAnimationFrame(settle);
+    this._settling = requestAnimationFrame(settle);
   }
 
   /**
@@ -188,9 +203,14 @@ export class Scroller {
     return this._below() >= STICKY_PX;
   }
 
-  /** @param {WheelEvent} event */
+  /**
+   * A wheel turned up: the reader goes up, unless it was mostly sideways (a trackpad swipe
+   * along a wide code block moves a little up or down as well) or the log cannot go up.
+   * @param {WheelEvent} event
+   */
   _wheeled(event) {
-    if (event.deltaY < 0 && !event.ctrlKey) this._release();
+    const up = event.deltaY < 0 && Math.abs(event.deltaY) > Math.abs(event.deltaX);
+    if (up && !event.ctrlKey && this._log.scrollTop > 0) this._release();
   }
 
   /** The reader went up: stop following. */
@@ -223,13 +243,4 @@ export class Scroller {
     }
     return null;
   }
-}
-
-/**
- * @param {EventTarget | null} target
- * @returns {boolean} whether keys go to a text field (the arrows move its caret, not the log)
- */
-function _typing(target) {
-  if (!(target instanceof HTMLElement)) return false;
-  return target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName);
 }

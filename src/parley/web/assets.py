@@ -30,7 +30,7 @@ import brotli  # type: ignore[import-untyped]
 import rcssmin  # type: ignore[import-untyped]
 import rjsmin  # type: ignore[import-untyped]
 
-__all__ = ["IMMUTABLE", "REVALIDATE", "Asset", "Assets"]
+__all__ = ["IMMUTABLE", "REVALIDATE", "Asset", "Assets", "matches"]
 
 # A year: the longest lifetime caches honour. `immutable`: not even a reload revalidates.
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -60,14 +60,39 @@ class Asset:
     br: bytes | None = None
     gzip: bytes | None = None
 
-    def encoded(self, accept_encoding: str) -> tuple[bytes, str | None]:
-        """The smallest body the client accepts, and its Content-Encoding."""
-        accepted = {part.split(";")[0].strip() for part in accept_encoding.lower().split(",")}
+    def encoded(self, accept_encoding: str) -> tuple[bytes, str | None, str]:
+        """The smallest body the client accepts, its Content-Encoding and its ETag (each
+        coding is its own representation, so each has its own tag)."""
+        accepted = _accepted(accept_encoding)
         if self.br is not None and "br" in accepted:
-            return self.br, "br"
+            return self.br, "br", self.etag[:-1] + '-br"'
         if self.gzip is not None and "gzip" in accepted:
-            return self.gzip, "gzip"
-        return self.body, None
+            return self.gzip, "gzip", self.etag[:-1] + '-gzip"'
+        return self.body, None, self.etag
+
+
+def _accepted(accept_encoding: str) -> set[str]:
+    """The codings an Accept-Encoding header allows (`;q=0` refuses one)."""
+    found = set()
+    for item in accept_encoding.lower().split(","):
+        name, _, params = item.partition(";")
+        quality = params.strip().removeprefix("q=").strip() if "q=" in params else "1"
+        try:
+            refused = float(quality) == 0
+        except ValueError:
+            refused = False
+        if name.strip() and not refused:
+            found.add(name.strip())
+    return found
+
+
+def matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether If-None-Match names this representation (weak comparison, as RFC 9110 asks
+    for a 304)."""
+    if not if_none_match:
+        return False
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or etag in tags
 
 
 def _media_type(name: str) -> str:
@@ -78,10 +103,6 @@ def _media_type(name: str) -> str:
 
 def _etag(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-
-
-def _plain(name: str, body: bytes) -> Asset:
-    return Asset(body, _media_type(name), _etag(body))
 
 
 def _minified(name: str, body: bytes) -> bytes:
@@ -95,7 +116,7 @@ def _minified(name: str, body: bytes) -> bytes:
 # Tests build many apps in one process: each file is minified and compressed once per content.
 @functools.lru_cache(maxsize=1024)
 def _compressed(name: str, body: bytes) -> Asset:
-    asset = _plain(name, body)
+    asset = Asset(body, _media_type(name), _etag(body))
     if len(body) < _MIN_COMPRESS or not asset.media_type.startswith(("text/", "image/svg")):
         return asset
     return Asset(
@@ -122,7 +143,7 @@ class Assets:
             digest.update(name.encode() + b"\0" + hashlib.sha256(body).digest())
         self.version = digest.hexdigest()[:16]
         self.prefix = f"/assets/{self.version}/"
-        self._source = {name: _plain(name, body) for name, body in bodies.items()}
+        self._source = {name: _compressed(name, body) for name, body in bodies.items()}
         self._sent = {
             name: _compressed(name, _minified(name, body)) for name, body in bodies.items()
         }

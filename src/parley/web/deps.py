@@ -14,6 +14,7 @@ from fastapi import Depends, HTTPException, Request
 from ..accounts.ratelimit import LoginLimits
 from ..accounts.store import Accounts, User
 from ..agents.catalog import Catalog
+from ..agents.mcp import McpServers
 from ..chat.store import Store
 from ..runs.service import Runs
 from ..settings import Settings
@@ -36,6 +37,8 @@ class Services:
     runs: Runs | None = None
     accounts: Accounts | None = None
     login_limits: LoginLimits | None = None
+    # The operator's MCP servers (none configured: an empty set).
+    tools: McpServers | None = None
 
 
 def services(request: Request) -> Services:
@@ -99,6 +102,10 @@ def _catalog(s: ServicesDep) -> Catalog:
     return s.catalog
 
 
+def _tools(s: ServicesDep) -> McpServers:
+    return s.tools if s.tools is not None else McpServers()
+
+
 StoreDep = Annotated[Store, Depends(_store)]
 CatalogDep = Annotated[Catalog, Depends(_catalog)]
 RunsDep = Annotated[Runs, Depends(_runs)]
@@ -108,3 +115,4 @@ Owner = Annotated[str, Depends(current_owner)]
 AccountsDep = Annotated[Accounts, Depends(_accounts)]
 LoginLimitsDep = Annotated[LoginLimits, Depends(_login_limits)]
 UserDep = Annotated[User | None, Depends(current_user)]
+ToolsDep = Annotated[McpServers, Depends(_tools)]

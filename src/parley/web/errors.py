@@ -10,7 +10,15 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from ..accounts.ratelimit import TooManyAttempts
-from ..chat.store import BadCursor, ConversationBusy, MessageNotFound, TooManyReplies, WrongRole
+from ..chat.approvals import InvalidDecision
+from ..chat.store import (
+    BadCursor,
+    ConversationBusy,
+    MessageNotFound,
+    NotAwaiting,
+    TooManyReplies,
+    WrongRole,
+)
 from ..chat.text import clean_json
 from ..chat.usage import OverBudget
 from ..db.clock import now
@@ -27,6 +35,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(BadCursor, _bad_cursor)
     app.add_exception_handler(MessageNotFound, _message_not_found)
     app.add_exception_handler(WrongRole, _wrong_role)
+    app.add_exception_handler(NotAwaiting, _not_awaiting)
+    app.add_exception_handler(InvalidDecision, _invalid_decision)
     app.add_exception_handler(TooManyReplies, _too_many_runs)
     app.add_exception_handler(OverBudget, _over_budget)
     app.add_exception_handler(TooManyAttempts, _too_many_attempts)
@@ -61,6 +71,14 @@ async def _busy(_request: Request, _exc: Exception) -> JSONResponse:
         {"detail": "A reply is already being generated in this conversation. Stop it first."},
         status_code=409,
     )
+
+
+async def _not_awaiting(_request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=409)
+
+
+async def _invalid_decision(_request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(clean_json({"detail": str(exc)}), status_code=422)
 
 
 async def _run_not_found(_request: Request, _exc: Exception) -> JSONResponse:

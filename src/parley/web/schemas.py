@@ -14,7 +14,9 @@ from pydantic import (
     model_validator,
 )
 
+from ..chat.approvals import Decision
 from ..chat.models import (
+    AttachmentPart,
     Conversation,
     FilePart,
     Status,
@@ -94,6 +96,13 @@ Instructions = Annotated[
 ]
 
 
+# An MCP server's name as the config file may give it (agents/mcp/config.py). Names no
+# server has are kept: a server the operator removes and adds back stays switched off.
+ServerName = Annotated[
+    str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
+]
+
+
 class ConversationUpdate(BaseModel):
     """What to change; fields left out stay as they are. `model` null: back to the default
     model; `instructions` null or empty: none of the conversation's own."""
@@ -103,11 +112,13 @@ class ConversationUpdate(BaseModel):
     archived: bool | None = None
     model: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     instructions: Instructions | None = None
+    # The MCP servers whose tools its next replies are not offered (null or []: none).
+    tools_off: Annotated[list[ServerName], Field(max_length=100)] | None = None
 
     @model_validator(mode="after")
     def _something(self) -> ConversationUpdate:
         if not self.model_fields_set:
-            raise ValueError("give a title, pinned, archived, model or instructions")
+            raise ValueError("give a title, pinned, archived, model, instructions or tools_off")
         return self
 
 
@@ -120,9 +131,15 @@ class MessageRef(BaseModel):
     message_id: MessageId
 
 
+FileId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
 class SendMessage(BaseModel):
     # Length beyond the configured maximum is a 413, checked by the route against settings.
     prompt: Text
+    # Files uploaded first (POST /api/files), sent with the prompt; more than the configured
+    # number per message is a 413, checked by the route.
+    files: list[FileId] = Field(default_factory=list)
 
     @field_validator("prompt")
     @classmethod
@@ -130,6 +147,17 @@ class SendMessage(BaseModel):
         if not prompt.strip():
             raise ValueError("the message is empty")
         return prompt
+
+
+class UploadedFile(BaseModel):
+    """A file stored by `POST /api/files`: send its `id` with a prompt. `kind`: what it was
+    found to be from its bytes (an image, a PDF, or UTF-8 text)."""
+
+    id: str
+    name: str
+    media_type: str
+    size: int
+    kind: Literal["image", "pdf", "text"]
 
 
 class Info(BaseModel):
@@ -147,7 +175,7 @@ class ListedTextPart(BaseModel):
 
 
 ListedPart = Annotated[
-    ListedTextPart | ThinkingPart | ToolCallPart | ToolResultPart | FilePart,
+    ListedTextPart | ThinkingPart | ToolCallPart | ToolResultPart | FilePart | AttachmentPart,
     Field(discriminator="type"),
 ]
 
@@ -197,3 +225,9 @@ class SearchResult(BaseModel):
     conversation: Conversation
     title_html: str
     hits: list[SearchHit]
+
+
+class AnswerToolCalls(BaseModel):
+    """The user's answers to the tool calls a reply waits on (chat/approvals.py)."""
+
+    decisions: list[Decision] = Field(min_length=1, max_length=100)

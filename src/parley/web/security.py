@@ -14,6 +14,12 @@ from ..settings import Settings
 
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The one route that takes multipart/form-data (a file upload, web/routes/files.py), and the
+# header it requires, which no HTML form can send (see _cross_site_problem).
+UPLOAD_PATH = "/api/files"
+UPLOAD_HEADER = "x-parley-upload"
+# Room for the multipart framing around the file itself (boundaries, part headers, name).
+_UPLOAD_FRAMING = 64 * 1024
 
 
 def _host_name(host: str) -> str:
@@ -44,7 +50,8 @@ class RequestGuard:
             await refuse(send, 421, "This server does not answer to that host name.")
             return
         if scope["method"] in _UNSAFE:
-            problem = _cross_site_problem(headers, scope.get("scheme", "http"), host)
+            upload = scope["method"] == "POST" and scope["path"] == UPLOAD_PATH
+            problem = _cross_site_problem(headers, scope.get("scheme", "http"), host, upload)
             if problem is not None:
                 await refuse(send, *problem)
                 return
@@ -83,7 +90,9 @@ def client_address(lines: list[str], trusted: frozenset[str]) -> str | None:
     return None
 
 
-def _cross_site_problem(headers: Headers, scheme: str, host: str) -> tuple[int, str] | None:
+def _cross_site_problem(
+    headers: Headers, scheme: str, host: str, upload: bool = False
+) -> tuple[int, str] | None:
     # Browsers send Origin (and Sec-Fetch-Site) on cross-site writes; a page on another site
     # must not change anything here with the user's cookie.
     if headers.get("sec-fetch-site") == "cross-site":
@@ -97,6 +106,17 @@ def _cross_site_problem(headers: Headers, scheme: str, host: str) -> tuple[int, 
     # without a CORS preflight ("simple requests"); they cannot send application/json.
     has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
     content_type = headers.get("content-type")
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if upload and media_type == "multipart/form-data":
+        # The upload is multipart, exactly what a cross-site form can send (with the user's
+        # cookie, no preflight). The checks above refuse it when the browser says where it
+        # comes from (Sec-Fetch-Site, Origin). What holds even when it does not: a custom
+        # header. A form cannot set one, and a page's fetch() that sets one to another site
+        # is preflighted (CORS), which Parley never allows, so the request is never sent.
+        # Parley's own page sends it (static/api.js); API clients add it by hand.
+        if headers.get(UPLOAD_HEADER) is None:
+            return 403, f"Uploads must carry the {UPLOAD_HEADER} header."
+        return None
     if (has_body or content_type) and (
         content_type is None or content_type.split(";")[0].strip().lower() != "application/json"
     ):
@@ -161,21 +181,27 @@ class BodySizeLimit:
     400 "error parsing the body" instead of a 413.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, max_file_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # A file upload's own limit, with room for its framing: a file just over it still
+        # reaches the route, which says how large a file may be.
+        self.max_upload_bytes = max(max_bytes, (max_file_bytes or 0) + _UPLOAD_FRAMING)
+        self.max_file_bytes = max_file_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        upload = scope["method"] == "POST" and scope["path"] == UPLOAD_PATH
+        limit = self.max_upload_bytes if upload else self.max_bytes
         declared: int | None = None
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit():
                 declared = int(value)
         if declared is not None:
-            if declared > self.max_bytes:
-                await self._refuse(send)
+            if declared > limit:
+                await self._refuse(send, upload)
                 return
             await self.app(scope, receive, send)
             return
@@ -190,8 +216,8 @@ class BodySizeLimit:
                 return  # the client went away
             chunk: bytes = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await self._refuse(send)
+            if size > limit:
+                await self._refuse(send, upload)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -208,5 +234,9 @@ class BodySizeLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Send) -> None:
-        await refuse(send, 413, f"The request is larger than {self.max_bytes} bytes.")
+    async def _refuse(self, send: Send, upload: bool = False) -> None:
+        if upload and self.max_file_bytes is not None:
+            detail = f"A file may be at most {self.max_file_bytes / 1_000_000:g} MB."
+        else:
+            detail = f"The request is larger than {self.max_bytes} bytes."
+        await refuse(send, 413, detail)

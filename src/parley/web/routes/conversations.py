@@ -80,6 +80,7 @@ async def update_conversation(
         archived=body.archived,
         model=body.model if "model" in given else UNSET,
         instructions=body.instructions if "instructions" in given else UNSET,
+        tools_off=body.tools_off if "tools_off" in given else UNSET,
     )
     if conversation is None:
         raise HTTPException(404, NOT_FOUND)

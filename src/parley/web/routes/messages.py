@@ -8,11 +8,13 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import JSONResponse
 from fastapi.sse import EventSourceResponse
 
+from ...chat.files import FileRefused
 from ...chat.models import Message
 from ...runs.run import Run
+from ...settings import Settings
 from .. import sse
 from ..deps import Owner, RunsDep, SettingsDep, StoreDep
-from ..schemas import MessagePage, SendMessage
+from ..schemas import AnswerToolCalls, MessagePage, SendMessage
 from .conversations import NOT_FOUND
 
 _SSE_DOC: dict[str, Any] = {
@@ -85,7 +87,8 @@ async def get_message(
         200: _SSE_DOC,
         404: {"description": "No such conversation."},
         409: {"description": "A reply is already being generated in this conversation."},
-        413: {"description": "The prompt is longer than the configured maximum."},
+        413: {"description": "The prompt is too long, or carries too many files."},
+        415: {"description": "A file the conversation's model cannot take (an image)."},
     },
 )
 async def send_message(
@@ -95,8 +98,11 @@ async def send_message(
     runs: RunsDep,
     settings: SettingsDep,
 ) -> EventSourceResponse:
-    _check_length(body, settings.max_prompt_chars)
-    run = await runs.start(owner, conversation_id, body.prompt)
+    _check_length(body, settings)
+    try:
+        run = await runs.start(owner, conversation_id, body.prompt, files=body.files)
+    except FileRefused as exc:
+        raise HTTPException(exc.status, exc.detail) from None
     return _events(run)
 
 
@@ -106,7 +112,8 @@ async def send_message(
         200: _SSE_DOC,
         404: {"description": "No such conversation or message."},
         409: _BUSY,
-        413: {"description": "The prompt is longer than the configured maximum."},
+        413: {"description": "The prompt is too long, or carries too many files."},
+        415: {"description": "A file the conversation's model cannot take (an image)."},
         422: {"description": "The message is a reply, not a prompt."},
     },
 )
@@ -120,8 +127,13 @@ async def edit_message(
 ) -> EventSourceResponse:
     """Send a new version of a prompt: a sibling of it, answered on a new branch (the old
     versions stay, reachable with PUT …/branch). Same events as sending."""
-    _check_length(body, settings.max_prompt_chars)
-    run = await runs.start(owner, conversation_id, body.prompt, edit_of=message_id)
+    _check_length(body, settings)
+    try:
+        run = await runs.start(
+            owner, conversation_id, body.prompt, edit_of=message_id, files=body.files
+        )
+    except FileRefused as exc:
+        raise HTTPException(exc.status, exc.detail) from None
     return _events(run)
 
 
@@ -143,6 +155,26 @@ async def regenerate_message(
     return _events(run)
 
 
+@router.post(
+    "/{message_id}/approvals",
+    responses={
+        200: _SSE_DOC,
+        404: {"description": "No such conversation or message."},
+        409: {"description": "The reply waits for no answer (any more), or is being generated."},
+        422: {"description": "The answers do not fit the pending calls or the tool's schema."},
+    },
+)
+async def answer_tool_calls(
+    conversation_id: str, message_id: str, body: AnswerToolCalls, owner: Owner, runs: RunsDep
+) -> EventSourceResponse:
+    """Approve or deny the tool calls a reply waits on (`awaiting_approval`), every pending one
+    at once; an approval may run the tool with edited `args` (checked against the tool's
+    schema). The reply then goes on as a new run on the same message: same events as
+    regenerating, its `start` message holding the parts so far with the decisions."""
+    run = await runs.resume(owner, conversation_id, message_id, body.decisions)
+    return _events(run)
+
+
 def _events(run: Run | None) -> EventSourceResponse:
     """A started run's events as the response; 404 if the conversation was not there."""
     if run is None:
@@ -150,6 +182,10 @@ def _events(run: Run | None) -> EventSourceResponse:
     return EventSourceResponse(sse.frames(run.batches()), headers=sse.HEADERS)
 
 
-def _check_length(body: SendMessage, limit: int) -> None:
+def _check_length(body: SendMessage, settings: Settings) -> None:
+    limit = settings.max_prompt_chars
     if len(body.prompt) > limit:
         raise HTTPException(413, f"The message is longer than {limit} characters.")
+    most = settings.max_files_per_message
+    if len(set(body.files)) > most:
+        raise HTTPException(413, f"A message may carry at most {most} files.")

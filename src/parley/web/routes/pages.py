@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ... import __version__
-from ..assets import IMMUTABLE, REVALIDATE, Asset
+from ..assets import IMMUTABLE, REVALIDATE, Asset, matches
 from ..deps import AssetsDep, Owner, ServicesDep, SettingsDep, UserDep
 from ..schemas import Info
 
@@ -20,10 +20,10 @@ info = APIRouter(tags=["info"])
 
 
 def _send(request: Request, asset: Asset, cache_control: str) -> Response:
-    headers = {"Cache-Control": cache_control, "ETag": asset.etag, "Vary": "Accept-Encoding"}
-    if request.headers.get("if-none-match") == asset.etag:
+    body, encoding, etag = asset.encoded(request.headers.get("accept-encoding", ""))
+    headers = {"Cache-Control": cache_control, "ETag": etag, "Vary": "Accept-Encoding"}
+    if matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
-    body, encoding = asset.encoded(request.headers.get("accept-encoding", ""))
     if encoding is not None:
         headers["Content-Encoding"] = encoding
     return Response(body, media_type=asset.media_type, headers=headers)
