@@ -13,13 +13,14 @@ import { isTextField } from './textfield.js';
 /** How close to the bottom (px) still counts as "at the bottom". */
 const STICKY_PX = 48;
 
-/** Frames to keep going to the bottom after a jump there, while the messages come into view,
- * at most: it stops sooner once the bottom has stayed put for STILL_FRAMES. A message that
+/** How long (ms) to keep going to the bottom after a jump there, while the messages come into
+ * view, at most: it stops sooner once the bottom has stayed put for STILL_FRAMES. A time, not
+ * a count of frames: on a busy machine the layouts come later, not in fewer frames. A message that
  * comes into view is laid out at its real size two frames later (content-visibility: the
  * frame that finds it in view asks for its layout, the next one does it), so the bottom
  * may still move after two frames without moving: a jump from far above to a long reply
  * moves it again on the third. */
-const SETTLE_FRAMES = 20;
+const SETTLE_MS = 2000;
 const STILL_FRAMES = 4;
 
 /** A wheel's line (deltaMode 1), in px: what browsers scroll for one. */
@@ -99,10 +100,10 @@ export class Scroller {
     this._setTop(this._log.scrollHeight);
     this._tell(this._measureAway());
     cancelAnimationFrame(this._settling);
-    let frames = SETTLE_FRAMES;
+    const deadline = performance.now() + SETTLE_MS;
     let still = 0;
     const settle = () => {
-      if (!this._stick || this._held || --frames < 0) return;
+      if (!this._stick || this._held || performance.now() > deadline) return;
       const moved = this._below() > 1;
       if (moved) this._setTop(this._log.scrollHeight);
       this._tell(this._measureAway());
