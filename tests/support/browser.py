@@ -81,7 +81,13 @@ def serve(
     port = free_port()
     url = database if isinstance(database, str) else sqlite_url(database)
     settings = Settings(database_url=url, port=port, **overrides)
-    app = create_app(settings, agent=agent, models=models)
+    with in_thread(create_app(settings, agent=agent, models=models), port, "Parley"):
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def in_thread(app: Any, port: int, name: str) -> Iterator[None]:
+    """Serve the ASGI `app` with uvicorn on 127.0.0.1:`port` in a thread until the block ends."""
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -89,10 +95,10 @@ def serve(
     deadline = time.monotonic() + 20
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("Parley did not start")
+            raise RuntimeError(f"{name} did not start")
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield
     finally:
         server.should_exit = True
         thread.join(timeout=20)

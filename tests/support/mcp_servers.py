@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -71,26 +69,13 @@ def starts_of(starts: Path) -> list[str]:
 @contextmanager
 def http_server() -> Iterator[str]:
     """The streamable-HTTP server on a free loopback port until the block ends; its URL."""
-    import uvicorn
-
+    from .browser import in_thread
     from .processes import free_port
 
     port = free_port()
     app = http_mcp_server().streamable_http_app(host="127.0.0.1")
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the MCP server did not start")
-        time.sleep(0.02)
-    try:
+    with in_thread(app, port, "the MCP server"):
         yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
 
 
 if __name__ == "__main__":

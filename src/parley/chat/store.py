@@ -462,14 +462,7 @@ class Store:
                 answering = model(conv["model"]) if callable(model) else Answering(model)
                 # Bounded reads only (no whole tree): a turn costs the same however long the
                 # conversation is.
-                if await is_generating(conn, conversation_id):
-                    raise ConversationBusy(conversation_id)
-                if max_replies is not None:
-                    await _check_replies(conn, owner, max_replies)
-                if daily_budget is not None:
-                    # Under the owner's lock: what the owner spent is read where it is decided.
-                    await lock_key(conn, f"replies:{owner}")
-                    await check_budget(conn, owner, daily_budget, stamp)
+                await _may_start(conn, owner, conversation_id, max_replies, daily_budget, stamp)
                 top = await max_seq(conn, conversation_id)
                 if isinstance(what, Regenerate):
                     user = await _prompt_of_reply(conn, conversation_id, what.message_id)
@@ -482,18 +475,9 @@ class Store:
                         self.histories.forget(conversation_id)
                     user = _user_row(conversation_id, parent_id, top, what, run_id, stamp)
                     new_user = True
-                budget = answering.history_budget(user["model_messages"], conv["instructions"])
-                history = (
-                    self.histories.get(conversation_id, user["parent_id"])
-                    if budget is None
-                    else None
+                history, context_start, context_cut = await self._history_before(
+                    conn, conversation_id, user, answering, conv["instructions"]
                 )
-                context_start: str | None = None
-                context_cut = False
-                if history is None:
-                    sent = await window(conn, user["parent_id"], budget)
-                    history, context_start = await read_history(conn, sent.path), sent.start
-                    context_cut = sent.start is not None or sent.empty
                 # Stored and cached histories hold references to files, not their bytes.
                 history = await restore_bytes(conn, owner, history)
                 prompt_content = await _prompt_content(conn, owner, what, user)
@@ -520,18 +504,8 @@ class Store:
                 )
                 if new_user and isinstance(what, Fresh):
                     await link(conn, user["id"], [a.id for a in what.attachments])
-                await conn.execute(
-                    runs.insert().values(
-                        id=run_id,
-                        conversation_id=conversation_id,
-                        owner_id=owner,
-                        message_id=assistant["id"],
-                        process_id=process_id,
-                        status="running",
-                        stop_requested=False,
-                        heartbeat_at=stamp,
-                        created_at=stamp,
-                    )
+                await _insert_run(
+                    conn, run_id, conversation_id, owner, assistant["id"], process_id, stamp
                 )
                 values: dict[str, Any] = {"current_leaf_id": assistant["id"], "updated_at": stamp}
                 title_source: TitleSource = conv["title_source"]
@@ -678,13 +652,7 @@ class Store:
                 raise NotAwaiting("This reply is not waiting for an answer (any more).")
             if conv["current_leaf_id"] != message_id:
                 raise NotAwaiting("Switch to this version of the reply to answer it.")
-            if await is_generating(conn, conversation_id):
-                raise ConversationBusy(conversation_id)
-            if max_replies is not None:
-                await _check_replies(conn, owner, max_replies)
-            if daily_budget is not None:
-                await lock_key(conn, f"replies:{owner}")
-                await check_budget(conn, owner, daily_budget, stamp)
+            await _may_start(conn, owner, conversation_id, max_replies, daily_budget, stamp)
             reply = message_of(row, [])
             parts, results = decide(reply.parts, decisions, owner, stamp.isoformat())
             user_row = (
@@ -693,18 +661,9 @@ class Store:
                 .one()
             )
             answering = model(row["model"])
-            budget = answering.history_budget(user_row["model_messages"], conv["instructions"])
-            history = (
-                self.histories.get(conversation_id, user_row["parent_id"])
-                if budget is None
-                else None
+            history, context_start, context_cut = await self._history_before(
+                conn, conversation_id, user_row, answering, conv["instructions"]
             )
-            context_start: str | None = None
-            context_cut = False
-            if history is None:
-                sent = await window(conn, user_row["parent_id"], budget)
-                history, context_start = await read_history(conn, sent.path), sent.start
-                context_cut = sent.start is not None or sent.empty
             await conn.execute(
                 messages.update()
                 .where(messages.c.id == message_id)
@@ -715,19 +674,7 @@ class Store:
                     updated_at=stamp,
                 )
             )
-            await conn.execute(
-                runs.insert().values(
-                    id=run_id,
-                    conversation_id=conversation_id,
-                    owner_id=owner,
-                    message_id=message_id,
-                    process_id=process_id,
-                    status="running",
-                    stop_requested=False,
-                    heartbeat_at=stamp,
-                    created_at=stamp,
-                )
-            )
+            await _insert_run(conn, run_id, conversation_id, owner, message_id, process_id, stamp)
             await conn.execute(
                 conversations.update()
                 .where(conversations.c.id == conversation_id)
@@ -762,6 +709,26 @@ class Store:
                 earlier_usage=reply.usage,
             )
 
+    async def _history_before(
+        self,
+        conn: AsyncConnection,
+        conversation_id: str,
+        user: sa.RowMapping | dict[str, Any],
+        answering: Answering,
+        instructions: str | None,
+    ) -> tuple[list[ModelMessage], str | None, bool]:
+        """The history sent before the prompt `user`: from the cache when the whole branch is
+        sent, else the newest whole turns that fit the window (chat/context.py); the first
+        message sent when older ones were left out, and whether any were."""
+        budget = answering.history_budget(user["model_messages"], instructions)
+        if budget is None:
+            cached = self.histories.get(conversation_id, user["parent_id"])
+            if cached is not None:
+                return cached, None, False
+        sent = await window(conn, user["parent_id"], budget)
+        cut = sent.start is not None or sent.empty
+        return await read_history(conn, sent.path), sent.start, cut
+
     async def fail_turn(self, turn: Turn, parts: Sequence[Part], error: str) -> None:
         """Mark a reply that could not be saved as an error, keeping the parts shown so far
         (without the model's messages), and end its run; if even that fails, end the run."""
@@ -782,6 +749,51 @@ class Store:
                 )
                 await _end_run(conn, turn, stamp)
         self.histories.forget(turn.conversation_id)
+
+
+async def _may_start(
+    conn: AsyncConnection,
+    owner: str,
+    conversation_id: str,
+    max_replies: int | None,
+    daily_budget: Decimal | None,
+    stamp: datetime,
+) -> None:
+    """Whether a reply may start: none generating in the conversation (ConversationBusy), fewer
+    than `max_replies` of the owner's (TooManyReplies), today's budget not spent (OverBudget).
+    Bounded reads only (no whole tree): a turn costs the same however long the conversation."""
+    if await is_generating(conn, conversation_id):
+        raise ConversationBusy(conversation_id)
+    if max_replies is not None:
+        await _check_replies(conn, owner, max_replies)
+    if daily_budget is not None:
+        # Under the owner's lock: what the owner spent is read where it is decided.
+        await lock_key(conn, f"replies:{owner}")
+        await check_budget(conn, owner, daily_budget, stamp)
+
+
+async def _insert_run(
+    conn: AsyncConnection,
+    run_id: str,
+    conversation_id: str,
+    owner: str,
+    message_id: str,
+    process_id: str,
+    stamp: datetime,
+) -> None:
+    await conn.execute(
+        runs.insert().values(
+            id=run_id,
+            conversation_id=conversation_id,
+            owner_id=owner,
+            message_id=message_id,
+            process_id=process_id,
+            status="running",
+            stop_requested=False,
+            heartbeat_at=stamp,
+            created_at=stamp,
+        )
+    )
 
 
 async def _end_run(conn: AsyncConnection, turn: Turn, stamp: datetime) -> None:
