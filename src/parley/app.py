@@ -34,6 +34,7 @@ from .web.assets import Assets
 from .web.deps import Services, current_owner
 from .web.routes import (
     apidocs,
+    archive,
     auth,
     catalog,
     conversations,
@@ -42,6 +43,7 @@ from .web.routes import (
     pages,
     runs,
     search,
+    shares,
     tokens,
     tools,
     usage,
@@ -131,7 +133,12 @@ def create_app(
     api.include_router(tools.router)
     api.include_router(usage.router)
     api.include_router(files.router)
+    api.include_router(archive.router)
+    api.include_router(shares.router)
     app.include_router(api)
+    # A shared conversation's page and snapshot decide who may see them themselves
+    # (PARLEY_PUBLIC_SHARES): they cannot need a user the way the rest of /api does.
+    app.include_router(shares.public)
     # Logging in is the one thing that cannot need a user already.
     app.include_router(auth.router, prefix="/api")
     app.include_router(pages.pages)
@@ -142,7 +149,10 @@ def create_app(
     # default exclusions), so a reply's frames are never held back in a compressor's buffer.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.add_middleware(
-        BodySizeLimit, max_bytes=settings.max_body_bytes, max_file_bytes=settings.max_file_bytes
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        max_file_bytes=settings.max_file_bytes,
+        max_import_bytes=settings.max_import_bytes,
     )
     app.add_middleware(RequestGuard, settings=settings)
     app.add_middleware(SecurityHeaders)

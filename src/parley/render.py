@@ -25,7 +25,7 @@ from pygments.util import ClassNotFound  # type: ignore[import-untyped]
 
 from .mathml import MATHML_ATTRIBUTES, MATHML_TAGS, math_plugin
 
-__all__ = ["BlockStreamer", "highlight_css", "render_markdown"]
+__all__ = ["BlockStreamer", "highlight_css", "render_markdown", "sanitize"]
 
 # Pygments classes only, no inline styles: the page's stylesheet (highlight_css) colours them.
 _FORMATTER = HtmlFormatter(nowrap=True)
@@ -542,3 +542,9 @@ class BlockStreamer:
         if not rest:
             return None
         return self._emit(rest)
+
+
+def sanitize(html: str) -> str:
+    """HTML from outside Parley (an imported reply's rendered text) through the same allowlist
+    as what Parley renders: an archive is a file anyone can write."""
+    return _SANITIZER.clean(html)

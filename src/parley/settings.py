@@ -117,6 +117,18 @@ class Settings(BaseSettings):
     max_files_per_message: int = Field(
         default=10, gt=0, description="Files one prompt may carry (more is 413)."
     )
+    max_import_bytes: int = Field(
+        default=512_000_000,
+        gt=0,
+        description="Largest file POST /api/import reads (larger is 413); read as a stream.",
+    )
+    public_shares: bool = Field(
+        default=False,
+        description=(
+            "Accounts mode: share links open without logging in. Off: only logged-in users "
+            "see a shared conversation."
+        ),
+    )
     max_storage_per_user: int = Field(
         default=500_000_000,
         gt=0,

@@ -177,7 +177,10 @@ def assert_export_is_unicode(client: TestClient, cid: str) -> None:
     document = exported.json()
     assert is_unicode(document)
     assert is_storable(
-        [{k: v for k, v in m.items() if k != "model_messages"} for m in document["messages"]]
+        [
+            {k: v for k, v in m.items() if k != "model_messages"}
+            for m in document["conversations"][0]["messages"]
+        ]
     )
 
 

@@ -182,7 +182,8 @@ def _everything(client: Client) -> list[Any]:
         cid = conversation["id"]
         out.append(conversation)
         out.append(client.get(f"/api/conversations/{cid}/messages").json())
-        out.append(client.get(f"/api/conversations/{cid}/export").json())
+        exported = client.get(f"/api/conversations/{cid}/export").json()
+        out.append({k: v for k, v in exported.items() if k != "exported_at"})
     return out
 
 

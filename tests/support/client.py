@@ -125,12 +125,19 @@ def new_conversation(client: Client) -> str:
 
 
 def saved_messages(client: Client, conversation_id: str) -> list[dict[str, Any]]:
-    """The current branch's messages with all their text (the list sends a reply's HTML only):
-    the conversation's JSON export."""
+    """The current branch's messages with all their text (the list sends a reply's HTML only),
+    from the conversation's JSON export."""
     response = client.get(f"/api/conversations/{conversation_id}/export")
     assert response.status_code == 200, response.text
-    messages: list[dict[str, Any]] = response.json()["messages"]
-    return messages
+    (conversation,) = response.json()["conversations"]
+    by_id = {m["id"]: m for m in conversation["messages"]}
+    # The export holds every branch: walk the one shown up from its leaf.
+    path: list[dict[str, Any]] = []
+    at = conversation["current_leaf_id"]
+    while at is not None:
+        path.append(by_id[at])
+        at = by_id[at]["parent_id"]
+    return path[::-1]
 
 
 def texts_of(client: Client, conversation_id: str, items: Sequence[Mapping[str, Any]]) -> list[str]:

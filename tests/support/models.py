@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -97,7 +98,7 @@ def tool_agent(
     async def stream(
         messages: list[ModelMessage], _info: AgentInfo
     ) -> AsyncIterator[str | DeltaToolCalls | DeltaThinkingCalls]:
-        if fails_on is not None and prompts_of(messages)[-1] == fails_on:
+        if fails_on is not None and prompts_of(messages)[-1:] == [fails_on]:
             raise RuntimeError("the model fell over")
         if answers_a_prompt(messages):
             if thinking:
@@ -159,5 +160,33 @@ def approval_agent(seen: list[list[ModelMessage]] | None = None) -> Agent[None, 
     def delete_file(path: str, force: bool = False) -> str:
         """Delete a file."""
         return f"deleted {path}" + (" (forced)" if force else "")
+
+    return agent
+
+
+def payload_agent() -> Agent[None, str]:
+    """Thinks the prompt, calls its `payloads` tool with it (the tool returns it), then answers
+    with what the tool returned, 40 characters a chunk: one text in every place a reply shows."""
+
+    async def stream(
+        messages: list[ModelMessage], _info: AgentInfo
+    ) -> AsyncIterator[str | DeltaToolCalls | DeltaThinkingCalls]:
+        prompt = prompts_of(messages)[-1]
+        if answers_a_prompt(messages):
+            yield {0: DeltaThinkingPart(content=prompt)}
+            yield {1: DeltaToolCall(name="payloads", json_args=json.dumps({"text": prompt}))}
+            return
+        last = messages[-1]
+        assert isinstance(last, ModelRequest)
+        (text,) = [str(p.content) for p in last.parts if isinstance(p, ToolReturnPart)]
+        for i in range(0, len(text), 40):
+            yield text[i : i + 40]
+
+    agent = Agent(FunctionModel(stream_function=stream, model_name="payloads"))
+
+    @agent.tool_plain
+    def payloads(text: str) -> str:
+        """Returns its argument."""
+        return text
 
     return agent

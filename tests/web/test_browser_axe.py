@@ -1,26 +1,25 @@
 """axe-core audits the page in every state a user meets, in both themes: no serious or critical
 violation anywhere.
 
-axe-core comes from the npm registry (`.ci/run` installs it next to TypeScript and points
-PARLEY_AXE_JS at `axe.min.js`); the test injects it into the page itself.
+axe-core comes from the npm registry (tests/support/axe.py finds it); the test injects it into
+the page itself.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
+from ..support.axe import Audit, axe_source
 from ..support.browser import serve
 from ..support.databases import sqlite_url
 from ..support.models import tool_agent
 from ..support.seed import seed_conversation
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.browser
 
@@ -44,62 +43,16 @@ $$\\sum_{i=1}^n i = \\frac{n(n+1)}{2}$$
 """
 
 
-def _axe_source() -> str:
-    path = os.environ.get("PARLEY_AXE_JS", "")
-    if not path or not Path(path).is_file():
-        reason = "axe-core is missing: set PARLEY_AXE_JS to axe.min.js (.ci/run installs it)"
-        if os.environ.get("PARLEY_REQUIRE_BROWSER"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return Path(path).read_text()
-
-
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
     return sqlite_url(tmp_path / "parley.db")
 
 
-class Audit:
-    """Runs axe in the page and keeps what is serious or critical, by state."""
-
-    def __init__(self, page: Page, source: str, theme: str) -> None:
-        self.page = page
-        self.source = source
-        self.theme = theme
-        self.found: list[str] = []
-
-    def __call__(self, state: str) -> None:
-        page = self.page
-        # What the user sees once transitions end (a button fading in is not a contrast bug).
-        page.wait_for_function(
-            """() => document.getAnimations().every((a) =>
-                a.playState !== 'running' || a.effect?.getTiming().iterations === Infinity)"""
-        )
-        if not page.evaluate("typeof window.axe !== 'undefined'"):
-            page.evaluate(self.source)
-        results: dict[str, Any] = page.evaluate(
-            "async () => await axe.run(document, { resultTypes: ['violations'] })"
-        )
-        for violation in results["violations"]:
-            if violation["impact"] in ("serious", "critical"):
-                targets = [node["target"] for node in violation["nodes"]][:5]
-                self.found.append(
-                    f"[{self.theme}] {state}: {violation['id']} ({violation['impact']}): "
-                    f"{violation['help']} at {json.dumps(targets)}"
-                )
-
-
-@pytest.fixture
-def axe_source() -> str:
-    return _axe_source()
-
-
 @pytest.mark.parametrize("theme", ["light", "dark"])
-def test_no_serious_violation_in_any_state(
-    browser: Browser, database_url: str, axe_source: str, theme: str
-) -> None:
+def test_no_serious_violation_in_any_state(browser: Browser, database_url: str, theme: str) -> None:
     from playwright.sync_api import expect
 
+    source = axe_source()
     agent = tool_agent(answer=ANSWER, fails_on="fail", model_name="audited")
     with serve(agent, database_url, generate_titles=False) as base:
         long_id, _ = seed_conversation(database_url, 2_000, title="A long conversation")
@@ -108,7 +61,7 @@ def test_no_serious_violation_in_any_state(
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        audit = Audit(page, axe_source, theme)
+        audit = Audit(page, source, theme)
         try:
             page.goto(base)
             expect(page.get_by_role("textbox", name="Message")).to_be_visible()

@@ -66,6 +66,8 @@ def world(make_client: Callable[..., TestClient]) -> World:
 #   collection: anonymous 401; another user 2xx but sees nothing of the owner's
 #   page:       anonymous is sent to /login; a user gets the page shell (its data is API-only)
 #   public:     a static page or document, no data
+#   shared:     a shared conversation: anonymous 401 (PARLEY_PUBLIC_SHARES is off), any user
+#               2xx (a share link grants its snapshot to whoever has it), and nothing else
 MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/api/auth/me"): "open",
     ("POST", "/api/auth/login"): "open",
@@ -97,6 +99,16 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/api/tools"): "collection",
     ("GET", "/api/files/{file_id}"): "owned",
     ("POST", "/api/conversations/{conversation_id}/messages/{message_id}/approvals"): "owned",
+    ("GET", "/api/export"): "collection",
+    ("POST", "/api/import"): "collection",
+    ("GET", "/api/conversations/{conversation_id}/share"): "owned",
+    ("PUT", "/api/conversations/{conversation_id}/share"): "owned",
+    ("GET", "/api/shares"): "collection",
+    ("DELETE", "/api/shares/{share_id}"): "owned",
+    ("GET", "/api/shared/{share_id}"): "shared",
+    ("POST", "/api/shared/{share_id}/continue"): "shared",
+    ("GET", "/s/{share_id}/files/{file_id}"): "shared",
+    ("GET", "/s/{share_id}"): "page",
     ("GET", "/"): "page",
     ("GET", "/c/{conversation_id}"): "page",
     ("GET", "/login"): "public",
@@ -123,6 +135,9 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "decisions": [{"tool_call_id": "call", "approve": True}]
     },
     ("POST", "/api/auth/login"): {"name": "alice", "password": PASSWORD},
+    ("PUT", "/api/conversations/{conversation_id}/share"): {"include_files": False},
+    ("POST", "/api/shared/{share_id}/continue"): {},
+    ("POST", "/api/import"): {"format": "parley", "version": 1, "conversations": []},
 }
 
 
@@ -141,6 +156,9 @@ ON_A_REPLY = {
 # call): the owner gets this status, not a success, after passing the same authorization.
 OWNER_STATUS = {
     ("POST", "/api/conversations/{conversation_id}/messages/{message_id}/approvals"): 409,
+    # Alice's conversation sent no file: a file id reaches only the files of the snapshot
+    # (tests/web/test_shares.py serves them).
+    ("GET", "/s/{share_id}/files/{file_id}"): 404,
 }
 
 
@@ -172,7 +190,13 @@ def test_the_authorization_matrix(world: World, method: str, path: str) -> None:
         files={"file": ("a.txt", b"alice's notes")},
         headers={**world.headers("alice"), **UPLOAD},
     ).json()["id"]
+    # A share of alice's conversation (its own tests: tests/web/test_shares.py).
+    share = world.call(
+        "alice", "PUT", f"/api/conversations/{cid}/share", json={"include_files": False}
+    )
+    assert share.status_code == 201, share.text
     url = path.format(
+        share_id=share.json()["id"],
         conversation_id=cid,
         run_id=run_id,
         token_id=token_id,
@@ -209,6 +233,14 @@ def test_the_authorization_matrix(world: World, method: str, path: str) -> None:
         return
     assert call(None).status_code == 401
     other = call("bob")
+    if kind == "shared":
+        # Whoever has the link sees the snapshot, and nothing more (tests/web/test_shares.py).
+        expected = OWNER_STATUS.get((method, path))
+        if expected is not None:
+            assert other.status_code == expected, other.text
+        else:
+            assert other.status_code < 300, other.text
+        return
     if kind == "owned":
         assert other.status_code == 404, other.text
         # Nothing of alice's changed: her conversation, turn and token are all still there.

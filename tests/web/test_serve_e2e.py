@@ -200,7 +200,8 @@ _NAMESPACES = frozenset(
 )
 _URL = re.compile(r"""https?://[^\s'"`)<>]*""")
 _JS_IMPORT = re.compile(r"""(?:\bimport\b|\bexport\b)[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]""")
-_JS_BARE_IMPORT = re.compile(r"""\bimport\s*\(?\s*['"]([^'"]+)['"]""")
+# Not preceded by "/" or ".": '/api/import' is a path in a string, not an import.
+_JS_BARE_IMPORT = re.compile(r"""(?<![/.\w])import\s*\(?\s*['"]([^'"]+)['"]""")
 _CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]+)['"]?\s*\)|@import\s+['"]([^'"]+)['"]""")
 
 

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,6 +36,7 @@ from pydantic_ai.models.function import (
 
 from ..support.browser import serve
 from ..support.models import answers_a_prompt, prompts_of
+from ..support.xss_audit import Watch, assert_clean, findings, open_watched, texts
 from ..support.xss_payloads import ALL, BY_KIND, batches
 
 if TYPE_CHECKING:
@@ -124,69 +123,8 @@ new MutationObserver((records) => {
 """
 
 
-@dataclass
-class _Watch:
-    """What the page did that a payload could have caused."""
-
-    base: str
-    dialogs: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    outside: list[str] = field(default_factory=list)  # requests off the test server, aborted
-    navigations: list[str] = field(default_factory=list)  # of the page itself
-
-
-def _open(browser: Browser, base: str) -> tuple[Page, _Watch]:
-    from playwright.sync_api import Dialog, Error, Frame, Route
-
-    watch = _Watch(base)
-    context = browser.new_context(bypass_csp=True)
-
-    def refuse(route: Route) -> None:
-        watch.outside.append(route.request.url)
-        route.abort()
-
-    # Nothing may leave the test server; a request elsewhere is recorded, then refused.
-    context.route(lambda url: not url.startswith(base + "/"), refuse)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-
-    def dialog(d: Dialog) -> None:
-        watch.dialogs.append(d.message)
-        with contextlib.suppress(Error):  # the page may be navigating away meanwhile
-            d.dismiss()
-
-    def navigated(frame: Frame) -> None:
-        if frame == page.main_frame:
-            watch.navigations.append(frame.url)
-
-    page.on("dialog", dialog)
-    page.on("pageerror", lambda e: watch.errors.append(str(e)))
-    page.on("framenavigated", navigated)
-    return page, watch
-
-
-def _findings(page: Page, watch: _Watch) -> dict[str, list[str]]:
-    """Everything that shows a payload ran, loaded, navigated or became markup; [] if none."""
-    # Error events of broken images, toggle events and autofocus all fire asynchronously.
-    page.wait_for_timeout(400)
-    origin = watch.base + "/"
-    found: dict[str, list[str]] = {
-        "dialogs": list(watch.dialogs),
-        "hits": [str(n) for n in page.evaluate("() => window.__xss_hits ?? []")],
-        "page_errors": list(watch.errors),
-        "requests_elsewhere": list(watch.outside),
-        "navigations_elsewhere": [
-            u for u in [*watch.navigations, page.url] if not u.startswith(origin)
-        ],
-    }
-    if page.url.startswith(origin):
-        found.update(page.evaluate(_AUDIT, _REGIONS))
-    return found
-
-
-def _assert_clean(page: Page, watch: _Watch) -> None:
-    found = _findings(page, watch)
-    assert {kind: items for kind, items in found.items() if items} == {}
+def _assert_clean(page: Page, watch: Watch) -> None:
+    assert_clean(page, watch, _AUDIT, _REGIONS)
 
 
 def _open_details(page: Page) -> None:
@@ -217,16 +155,11 @@ def _send(page: Page, prompt: str) -> None:
     expect(reply).to_have_attribute("data-status", "complete", timeout=15_000)
 
 
-def _texts(page: Page, selector: str) -> list[str]:
-    texts: list[str] = page.locator(selector).evaluate_all("els => els.map(e => e.textContent)")
-    return texts
-
-
 def test_payloads_in_user_and_model_text_stay_text(browser: Browser, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
     with serve(_echo_agent(), tmp_path / "text.db") as base:
-        page, watch = _open(browser, base)
+        page, watch = open_watched(browser, base)
         # Counts DOM updates of the reply being streamed: rendered blocks appended to `.md`,
         # and the plain-text tail rewritten between them.
         page.add_init_script(_COUNT_UPDATES)
@@ -239,22 +172,22 @@ def test_payloads_in_user_and_model_text_stay_text(browser: Browser, tmp_path: P
         _assert_clean(page, watch)
 
         # The user's text is shown exactly as typed, markup and all.
-        assert _texts(page, '[data-role="user"] .msg__text') == BATCHES
+        assert texts(page, '[data-role="user"] .msg__text') == BATCHES
         expect(page.locator('[data-role="user"]').first).to_contain_text("<script>")
         # The model's raw HTML shows as text too (markdown here has no raw HTML), and code
         # blocks keep their markup as code.
         expect(page.locator('[data-role="assistant"] .md').first).to_contain_text("<script>")
-        code = " ".join(_texts(page, '[data-role="assistant"] pre code'))
+        code = " ".join(texts(page, '[data-role="assistant"] pre code'))
         assert "<script>" in code
         assert "</code></pre><script>" in code
         # Each reply did arrive as many rendered blocks with plain-text tails between them:
         # the streaming (`text` and `block`) path was exercised, not only the saved HTML.
         assert all(u["md"] >= 3 and u["tail"] >= 5 for u in updates), str(updates)
-        streamed = _texts(page, '[data-role="assistant"] .md')
+        streamed = texts(page, '[data-role="assistant"] .md')
         streamed_html = page.locator('[data-role="assistant"] .md').evaluate_all(
             "els => els.map(e => e.innerHTML)"
         )
-        assert _texts(page, '[data-role="assistant"] .md-tail') == [""] * len(BATCHES)
+        assert texts(page, '[data-role="assistant"] .md-tail') == [""] * len(BATCHES)
 
         # The saved HTML, as a reload renders it: the same, and as harmless.
         page.reload()
@@ -263,8 +196,8 @@ def test_payloads_in_user_and_model_text_stay_text(browser: Browser, tmp_path: P
             "data-status", "complete"
         )
         _assert_clean(page, watch)
-        assert _texts(page, '[data-role="user"] .msg__text') == BATCHES
-        assert _texts(page, '[data-role="assistant"] .md') == streamed
+        assert texts(page, '[data-role="user"] .msg__text') == BATCHES
+        assert texts(page, '[data-role="assistant"] .md') == streamed
         assert (
             page.locator('[data-role="assistant"] .md').evaluate_all(
                 "els => els.map(e => e.innerHTML)"
@@ -288,7 +221,7 @@ def test_payload_titles_stay_text_in_sidebar_and_header(browser: Browser, tmp_pa
                 assert renamed.json()["title"] == title
         first = created.json()["id"]
 
-        page, watch = _open(browser, base)
+        page, watch = open_watched(browser, base)
         page.goto(f"{base}/c/{first}")
         more = page.locator("#load-more")
         page.locator(".conv__open").first.wait_for()
@@ -298,7 +231,7 @@ def test_payload_titles_stay_text_in_sidebar_and_header(browser: Browser, tmp_pa
             page.wait_for_function(
                 "n => document.querySelectorAll('.conv__open').length > n", arg=listed
             )
-        assert sorted(_texts(page, ".conv__open")) == sorted(titles)
+        assert sorted(texts(page, ".conv__open")) == sorted(titles)
         _assert_clean(page, watch)
 
         # Open some from the sidebar, two of every kind of payload (the header and the document
@@ -306,7 +239,7 @@ def test_payload_titles_stay_text_in_sidebar_and_header(browser: Browser, tmp_pa
         # it as text.
         sample = {p.strip() for payloads in BY_KIND.values() for p in payloads[:2]}
         buttons = page.locator(".conv__open")
-        shown = _texts(page, ".conv__open")
+        shown = texts(page, ".conv__open")
         for i, title in enumerate(shown):
             if title not in sample:
                 continue
@@ -352,10 +285,10 @@ def _tool_agent() -> Agent[None, str]:
 
 def _assert_tool_parts(page: Page) -> None:
     _open_details(page)
-    args = _texts(page, ".part--tool-call .tool__body")
+    args = texts(page, ".part--tool-call .tool__body")
     assert sorted(json.loads(a)["text"] for a in args) == sorted(BATCHES)
-    assert sorted(_texts(page, ".part--tool-result .tool__body")) == sorted(BATCHES)
-    assert _texts(page, ".part--thinking .thinking__text") == ["\n\n".join(ALL)]
+    assert sorted(texts(page, ".part--tool-result .tool__body")) == sorted(BATCHES)
+    assert texts(page, ".part--thinking .thinking__text") == ["\n\n".join(ALL)]
     assert page.locator(".part--tool .tool__name").all_text_contents() == ["payloads"] * (
         2 * len(BATCHES)
     )
@@ -365,7 +298,7 @@ def test_payloads_in_tool_calls_results_and_thinking_stay_text(
     browser: Browser, tmp_path: Path
 ) -> None:
     with serve(_tool_agent(), tmp_path / "tools.db") as base:
-        page, watch = _open(browser, base)
+        page, watch = open_watched(browser, base)
         page.goto(base)
         _send(page, "Show me the payloads.")
         _assert_tool_parts(page)
@@ -388,20 +321,20 @@ def test_payloads_in_an_error_detail_stay_text(browser: Browser, tmp_path: Path)
 
     agent = Agent(FunctionModel(stream_function=stream, model_name="failing"))
     with serve(agent, tmp_path / "error.db") as base:
-        page, watch = _open(browser, base)
+        page, watch = open_watched(browser, base)
         page.goto(base)
         page.get_by_role("textbox", name="Message").fill("fail, please")
         page.get_by_role("textbox", name="Message").press("Enter")
         failed = page.locator('[data-role="assistant"]').last
         expect(failed).to_have_attribute("data-status", "error")
-        assert _texts(page, '[data-role="assistant"] [role="alert"]') == [f"RuntimeError: {corpus}"]
+        assert texts(page, '[data-role="assistant"] [role="alert"]') == [f"RuntimeError: {corpus}"]
         _assert_clean(page, watch)
 
         page.reload()
         expect(page.locator('[data-role="assistant"]').last).to_have_attribute(
             "data-status", "error"
         )
-        assert _texts(page, '[data-role="assistant"] [role="alert"]') == [f"RuntimeError: {corpus}"]
+        assert texts(page, '[data-role="assistant"] [role="alert"]') == [f"RuntimeError: {corpus}"]
         _assert_clean(page, watch)
 
 
@@ -410,18 +343,18 @@ def test_the_checks_catch_markup_that_reaches_the_page(browser: Browser, tmp_pat
     the same checks fire. (innerHTML never runs <script>, but handlers, frames and loads do.)"""
     navigating = [p for p in ALL if "http-equiv" in p]
     with serve(_echo_agent(), tmp_path / "control.db") as base:
-        page, watch = _open(browser, base)
+        page, watch = open_watched(browser, base)
         page.goto(base)
         page.locator("#log").evaluate(
             "(log, html) => html.forEach((h) => log.insertAdjacentHTML('beforeend', h))",
             [p for p in ALL if p not in navigating],
         )
         # The control must see every kind fire: on a loaded machine a broken image's error
-        # event (and so its alert) can come later than _findings' pause.
+        # event (and so its alert) can come later than findings' pause.
         deadline = time.monotonic() + 10
         while not watch.dialogs and time.monotonic() < deadline:
             page.wait_for_timeout(100)
-        found = _findings(page, watch)
+        found = findings(page, watch, _AUDIT, _REGIONS)
         assert len(found["hits"]) >= 20
         assert found.pop("page_errors") == []
         assert found.pop("navigations_elsewhere") == []
@@ -433,7 +366,7 @@ def test_the_checks_catch_markup_that_reaches_the_page(browser: Browser, tmp_pat
             page.locator("#log").evaluate(
                 "(log, h) => log.insertAdjacentHTML('beforeend', h)", navigating[0]
             )
-        assert _findings(page, watch)["navigations_elsewhere"]
+        assert findings(page, watch, _AUDIT, _REGIONS)["navigations_elsewhere"]
 
 
 def _b64(text: str) -> str:

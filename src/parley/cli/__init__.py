@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..settings import Settings
-from . import db, serve, usage, users
+from . import archive, db, serve, usage, users
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -21,6 +21,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     users.add_commands(commands)
     db.add_commands(commands)
     usage.add_commands(commands)
+    archive.add_commands(commands)
     args = parser.parse_args(argv)
     settings = Settings(
         **{k: v for k, v in vars(args).items() if k in Settings.model_fields and v is not None}

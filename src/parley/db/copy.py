@@ -15,7 +15,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .engine import create_engine
 from .migrate import upgrade
-from .tables import api_tokens, conversations, messages, run_events, runs, sessions, users
+from .tables import (
+    api_tokens,
+    conversations,
+    files,
+    message_files,
+    messages,
+    run_events,
+    runs,
+    sessions,
+    shares,
+    usage_ledger,
+    users,
+)
 
 _BATCH = 500
 # Parents first. Messages are ordered so that a parent (lower seq) comes before its children.
@@ -27,6 +39,10 @@ _TABLES: list[tuple[sa.Table, list[sa.ColumnElement[Any]]]] = [
     (messages, [messages.c.conversation_id, messages.c.seq]),
     (runs, [runs.c.id]),
     (run_events, [run_events.c.run_id, run_events.c.seq]),
+    (files, [files.c.id]),
+    (message_files, [message_files.c.message_id, message_files.c.file_id]),
+    (usage_ledger, [usage_ledger.c.owner_id, usage_ledger.c.day, usage_ledger.c.conversation_id]),
+    (shares, [shares.c.id]),
 ]
 
 

@@ -41,9 +41,14 @@ conversations = sa.Table(
     sa.Column("instructions", sa.Text, nullable=True),
     # The MCP servers switched off in this conversation (a JSON list of names; NULL: none).
     sa.Column("tools_off", sa.JSON, nullable=True),
+    # Where an imported conversation came from ("chatgpt:<id>", "claude:<uuid>",
+    # "parley:<id>"): importing the same file again skips it (chat/archive/). NULL: written
+    # here, or imported under its own id.
+    sa.Column("import_key", sa.String(200), nullable=True),
     sa.Column("created_at", TIME, nullable=False),
     sa.Column("updated_at", TIME, nullable=False),
     sa.Index(None, "owner_id", "updated_at", "id"),
+    sa.Index(None, "owner_id", "import_key", unique=True),
     # The sidebar's order: pinned first, then the most recent; archived ones apart.
     sa.Index(None, "owner_id", "archived", "pinned", "updated_at", "id"),
 )
@@ -208,6 +213,32 @@ message_files = sa.Table(
     sa.Column("message_id", ID, sa.ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("file_id", ID, sa.ForeignKey("files.id", ondelete="CASCADE"), primary_key=True),
     sa.Index(None, "file_id"),
+)
+
+
+# Share links (chat/shares.py): a read-only snapshot of a conversation's branch at an
+# unguessable id, refreshed in place ("Update link") and gone on revoke. One per conversation.
+shares = sa.Table(
+    "shares",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("owner_id", sa.String(64), nullable=False),
+    sa.Column(
+        "conversation_id",
+        ID,
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    sa.Column("title", sa.String(200), nullable=False),
+    # The branch as Parley JSON (one conversation of docs/export-format.md), written at share
+    # time and on each update: what the page shows and "Continue in my chats" copies.
+    sa.Column("snapshot", sa.Text, nullable=False),
+    # Whether the page shows the conversation's files (images): the owner's choice.
+    sa.Column("include_files", sa.Boolean, nullable=False),
+    sa.Column("created_at", TIME, nullable=False),
+    sa.Column("updated_at", TIME, nullable=False),
+    sa.Index(None, "owner_id", "updated_at"),
 )
 
 

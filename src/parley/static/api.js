@@ -1,8 +1,8 @@
 // The HTTP API of docs/protocol.md: JSON requests, the requests that answer with a run's
 // event stream (send a message, edit one, regenerate a reply, reattach to a run; events.js
 // reads the stream), search, branches, a conversation's model, instructions and usage,
-// the models to choose from, and accounts (log in, log out, API tokens). Any 401 sends
-// the page to /login.
+// the models to choose from, accounts (log in, log out, API tokens), shared links,
+// export and import. Any 401 sends the page to /login.
 
 /**
  * @typedef {object} Info
@@ -207,6 +207,38 @@
 
 /** @typedef {Token & {token: string}} NewToken  the secret is in this answer only */
 
+/**
+ * A conversation's shared link: a read-only snapshot at `url` (/s/<id>), taken when the
+ * link was created and again at each update (same id, same URL).
+ * @typedef {object} Share
+ * @property {string} id
+ * @property {string} conversation_id
+ * @property {string | null} title
+ * @property {string} url  a path on this server
+ * @property {boolean} include_files  the page shows the conversation's files and images
+ * @property {string} created_at
+ * @property {string} updated_at
+ */
+
+/**
+ * One conversation of an imported file that was not imported, and why.
+ * @typedef {object} Refusal
+ * @property {number} index  its position in the file, from 0
+ * @property {string | null} title
+ * @property {string} detail
+ */
+
+/**
+ * What POST /api/import did: nothing is written when the whole file is refused (an error).
+ * @typedef {object} ImportResult
+ * @property {'parley' | 'chatgpt' | 'claude'} format  what the file was recognised as
+ * @property {number} imported
+ * @property {number} skipped  imported before (the same source id)
+ * @property {number} refused
+ * @property {string[]} conversation_ids  the new conversations
+ * @property {Refusal[]} refusals
+ */
+
 /** A 4xx/5xx answer, carrying the server's `detail` sentence as its message. */
 export class ApiError extends Error {
   /**
@@ -240,6 +272,7 @@ export function goToLogin() {
 /**
  * @typedef {object} RequestOptions
  * @property {unknown} [body]
+ * @property {Blob} [jsonFile]  a file of JSON, sent as it is (streamed, never read here)
  * @property {string} [accept]
  * @property {Record<string, string>} [headers]
  * @property {AbortSignal} [signal]
@@ -266,6 +299,11 @@ async function _request(method, path, options = {}) {
   if (options.body !== undefined) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(options.body);
+  } else if (options.jsonFile !== undefined) {
+    // Said to be JSON whatever type the browser guessed from the file's name: the server
+    // takes no other type, and reads (and checks) the JSON itself.
+    headers['Content-Type'] = 'application/json';
+    init.body = options.jsonFile;
   }
   const response = await fetch(path, init);
   if (!response.ok) {
@@ -553,6 +591,68 @@ export const createToken = (name) => _json('POST', '/api/tokens', { name });
  */
 export async function revokeToken(id) {
   await _request('DELETE', `/api/tokens/${encodeURIComponent(id)}`);
+}
+
+/**
+ * The conversation's shared link, or null when it has none.
+ * @param {string} id
+ * @returns {Promise<Share | null>}
+ */
+export async function getShare(id) {
+  try {
+    return await _json('GET', `${_conv(id)}/share`);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return null;
+    throw error;
+  }
+}
+
+/**
+ * Share the conversation as it is now: a new link, or the same link with a new snapshot.
+ * @param {string} id
+ * @param {boolean} includeFiles
+ * @returns {Promise<Share>}
+ */
+export const putShare = (id, includeFiles) => _json('PUT', `${_conv(id)}/share`, { include_files: includeFiles });
+
+/** @returns {Promise<{items: Share[]}>} the user's shared links, newest first */
+export const listShares = () => _json('GET', '/api/shares');
+
+/**
+ * Revoke a shared link: its page is gone (404) for everyone.
+ * @param {string} shareId
+ * @returns {Promise<void>}
+ */
+export async function revokeShare(shareId) {
+  await _request('DELETE', `/api/shares/${encodeURIComponent(shareId)}`);
+}
+
+/**
+ * A shared link as a whole URL, to give to someone.
+ * @param {Share} share
+ * @returns {string}
+ */
+export const shareLink = (share) => new URL(share.url, location.origin).href;
+
+/**
+ * Where a conversation downloads from: JSON (Parley's format: every branch, its files) or
+ * Markdown (the branch shown).
+ * @param {string} id
+ * @param {'json' | 'markdown'} format
+ * @returns {string}
+ */
+export const exportUrl = (id, format) => `${_conv(id)}/export?${new URLSearchParams({ format })}`;
+
+/**
+ * Import a file of conversations (Parley JSON, ChatGPT's or Claude's conversations.json).
+ * The file itself is the body, so a large export is streamed, never read into the page.
+ * 413 (too large) and 422 (not JSON, cut short, not a known shape) write nothing.
+ * @param {Blob} file
+ * @returns {Promise<ImportResult>}
+ */
+export async function importFile(file) {
+  const response = await _request('POST', '/api/import', { jsonFile: file });
+  return /** @type {Promise<ImportResult>} */ (response.json());
 }
 
 /**

@@ -1,8 +1,9 @@
 // Start-up and wiring: finds the page's elements, connects the sidebar (a drawer on narrow
 // screens), the search box and dialog, the chat and the composer, keeps the URL (/c/<id>)
-// in step with the open conversation, opens the conversation settings, shows the account
-// controls in accounts mode and the model notice, and says what each keyboard shortcut
-// does (keyboard.js has the keys). The theme is theme.js's, a script of its own.
+// in step with the open conversation, opens the conversation settings, sharing and the
+// shared links, connects import and export, shows the account controls in accounts mode
+// and the model notice, and says what each keyboard shortcut does (keyboard.js has the
+// keys). The theme is theme.js's, a script of its own.
 
 import { Account } from './account.js';
 import * as api from './api.js';
@@ -12,6 +13,7 @@ import { copyLastReply } from './copyreply.js';
 import { byId } from './dom.js';
 import { Drawer } from './drawer.js';
 import { ConversationHeader } from './header.js';
+import { ExportMenu, Importer } from './importexport.js';
 import { listenForShortcuts } from './keyboard.js';
 import { showNotice } from './notice.js';
 import { SearchBox } from './search.js';
@@ -20,12 +22,13 @@ import { SettingsDialog } from './settingsdialog.js';
 import { ShortcutsDialog } from './shortcutsdialog.js';
 import { Sidebar } from './sidebar.js';
 import { TokensDialog } from './tokens.js';
-import { ToolsDialog } from './toolsdialog.js';
 
 const newChat = byId('new-chat', HTMLButtonElement);
 const searchOpen = byId('search-open', HTMLButtonElement);
 const settingsOpen = byId('settings-open', HTMLButtonElement);
 const toolsOpen = byId('tools-open', HTMLButtonElement);
+const shareOpen = byId('share-open', HTMLButtonElement);
+const sharesOpen = byId('shares-open', HTMLButtonElement);
 const shortcutsOpen = byId('shortcuts-open', HTMLButtonElement);
 const skipLink = byId('skip-link', HTMLAnchorElement);
 const log = byId('log', HTMLElement);
@@ -60,6 +63,18 @@ const header = new ConversationHeader({
   usage: byId('conversation-usage', HTMLElement),
   settings: settingsOpen,
   tools: toolsOpen,
+  share: shareOpen,
+  exports: {
+    root: byId('export', HTMLElement),
+    markdown: byId('export-markdown', HTMLAnchorElement),
+    json: byId('export-json', HTMLAnchorElement),
+  },
+});
+
+new ExportMenu({
+  root: byId('export', HTMLElement),
+  toggle: byId('export-open', HTMLButtonElement),
+  menu: byId('export-menu', HTMLElement),
 });
 
 const chat = new Chat(
@@ -169,18 +184,80 @@ const settingsDialog = new SettingsDialog(
   },
 );
 
-const toolsDialog = new ToolsDialog(
+// The Tools, Share and Shared links dialogs are loaded the first time one opens: they are
+// not part of the page's first load (its byte budget, docs/benchmarks.md "Front end").
+/** @type {Promise<import('./toolsdialog.js').ToolsDialog> | undefined} */
+let toolsDialog;
+const openToolsDialog = () =>
+  (toolsDialog ??= import('./toolsdialog.js').then(
+    ({ ToolsDialog }) =>
+      new ToolsDialog(
+        {
+          dialog: byId('tools-dialog', HTMLDialogElement),
+          close: byId('tools-close', HTMLButtonElement),
+          list: byId('tools-list', HTMLElement),
+          empty: byId('tools-empty', HTMLElement),
+          status: byId('tools-status', HTMLElement),
+          error: byId('tools-error', HTMLElement),
+        },
+        {
+          saved(conversation) {
+            chat.updated(conversation);
+          },
+        },
+      ),
+  ));
+
+/** @type {Promise<import('./sharedialog.js').ShareDialog> | undefined} */
+let shareDialog;
+const openShareDialog = () =>
+  (shareDialog ??= import('./sharedialog.js').then(
+    ({ ShareDialog }) =>
+      new ShareDialog({
+        dialog: byId('share-dialog', HTMLDialogElement),
+        body: byId('share-body', HTMLElement),
+        close: byId('share-close', HTMLButtonElement),
+        error: byId('share-error', HTMLElement),
+        status: byId('share-status', HTMLElement),
+        shared: byId('share-shared', HTMLElement),
+        url: byId('share-url', HTMLInputElement),
+        copy: byId('share-copy', HTMLButtonElement),
+        dates: byId('share-dates', HTMLElement),
+        options: byId('share-options', HTMLElement),
+        files: byId('share-files', HTMLInputElement),
+        create: byId('share-create', HTMLButtonElement),
+        update: byId('share-update', HTMLButtonElement),
+        revoke: byId('share-revoke', HTMLButtonElement),
+      }),
+  ));
+
+/** @type {Promise<import('./sharesdialog.js').SharesDialog> | undefined} */
+let sharesDialog;
+const openSharesDialog = () =>
+  (sharesDialog ??= import('./sharesdialog.js').then(
+    ({ SharesDialog }) =>
+      new SharesDialog({
+        dialog: byId('shares-dialog', HTMLDialogElement),
+        close: byId('shares-close', HTMLButtonElement),
+        error: byId('shares-error', HTMLElement),
+        status: byId('shares-status', HTMLElement),
+        list: byId('shares-list', HTMLUListElement),
+        empty: byId('shares-empty', HTMLElement),
+      }),
+  ));
+
+new Importer(
   {
-    dialog: byId('tools-dialog', HTMLDialogElement),
-    close: byId('tools-close', HTMLButtonElement),
-    list: byId('tools-list', HTMLElement),
-    empty: byId('tools-empty', HTMLElement),
-    status: byId('tools-status', HTMLElement),
-    error: byId('tools-error', HTMLElement),
+    button: byId('import-open', HTMLButtonElement),
+    input: byId('import-file', HTMLInputElement),
+    status: byId('import-status', HTMLElement),
+    error: byId('import-error', HTMLElement),
+    refusals: byId('import-refusals', HTMLUListElement),
+    dismiss: byId('import-dismiss', HTMLButtonElement),
   },
   {
-    saved(conversation) {
-      chat.updated(conversation);
+    imported(result) {
+      if (result.imported) void sidebar.refresh();
     },
   },
 );
@@ -295,7 +372,16 @@ settingsOpen.addEventListener('click', () => {
 
 toolsOpen.addEventListener('click', () => {
   const id = chat.conversationId;
-  if (id) void toolsDialog.open(id, toolsOpen);
+  if (id) void openToolsDialog().then((dialog) => dialog.open(id, toolsOpen));
+});
+
+shareOpen.addEventListener('click', () => {
+  const id = chat.conversationId;
+  if (id) void openShareDialog().then((dialog) => dialog.open(id, shareOpen));
+});
+
+sharesOpen.addEventListener('click', () => {
+  void openSharesDialog().then((dialog) => dialog.open(sharesOpen));
 });
 
 window.addEventListener('popstate', () => _show(_idFromLocation(), false));

@@ -1,6 +1,8 @@
 // The open conversation's details beside its title: the model its next reply uses, what
-// all its replies have used so far (tokens and cost, every branch), and the
-// "Conversation settings" button, which works only while a conversation is open.
+// all its replies have used so far (tokens and cost, every branch), the
+// "Conversation settings" button, which works only while a conversation is open, and
+// "Share" and "Export", shown only then (what they open is sharedialog.js's and
+// importexport.js's; the export links point at the open conversation).
 
 import * as api from './api.js';
 import { totalsText } from './usage.js';
@@ -13,6 +15,15 @@ import { totalsText } from './usage.js';
  * @property {HTMLElement} usage            the conversation's totals
  * @property {HTMLButtonElement} settings   "Conversation settings"
  * @property {HTMLButtonElement} [tools]    "Tools" (the MCP servers)
+ * @property {HTMLButtonElement} [share]    "Share"
+ * @property {ExportLinks} [exports]        "Export"
+ */
+
+/**
+ * @typedef {object} ExportLinks
+ * @property {HTMLElement} root              the Export button and its menu
+ * @property {HTMLAnchorElement} markdown
+ * @property {HTMLAnchorElement} json
  */
 
 export class ConversationHeader {
@@ -46,6 +57,7 @@ export class ConversationHeader {
     this._conversation = conversation;
     this._el.settings.disabled = conversation === null;
     if (this._el.tools) this._el.tools.disabled = conversation === null;
+    this._showExports(conversation?.id ?? null);
     this._showModel();
   }
 
@@ -64,6 +76,21 @@ export class ConversationHeader {
       if (!(error instanceof api.ApiError && error.status === 404)) {
         console.warn('parley: could not load the conversation usage', error);
       }
+    }
+  }
+
+  /** @param {string | null} id  the open conversation */
+  _showExports(id) {
+    const { share, exports } = this._el;
+    if (share) share.hidden = id === null;
+    if (!exports) return;
+    exports.root.hidden = id === null;
+    if (id === null) {
+      exports.markdown.removeAttribute('href');
+      exports.json.removeAttribute('href');
+    } else {
+      exports.markdown.href = api.exportUrl(id, 'markdown');
+      exports.json.href = api.exportUrl(id, 'json');
     }
   }
 

@@ -231,3 +231,40 @@ class AnswerToolCalls(BaseModel):
     """The user's answers to the tool calls a reply waits on (chat/approvals.py)."""
 
     decisions: list[Decision] = Field(min_length=1, max_length=100)
+
+
+class ShareSettings(BaseModel):
+    """`PUT /api/conversations/{id}/share`: share the branch shown now (or refresh the
+    snapshot of its link). `include_files`: the page shows the prompts' files (images) too."""
+
+    include_files: bool = False
+
+
+class ShareLink(BaseModel):
+    """A share link, as its owner sees it (`Share` in docs/protocol.md)."""
+
+    id: str
+    conversation_id: str
+    title: str
+    # The read-only page, relative to Parley's address: "/s/<id>".
+    url: str
+    include_files: bool
+    created_at: datetime
+    # When the snapshot was taken (sharing, or "Update link").
+    updated_at: datetime
+
+
+class ShareList(BaseModel):
+    items: list[ShareLink]
+
+
+class SharedConversation(BaseModel):
+    """A shared snapshot, as a viewer gets it: its messages as lists send them."""
+
+    id: str
+    title: str
+    shared_at: datetime
+    include_files: bool
+    messages: list[ListedMessage]
+    # The viewer may copy it into their own chats (logged in, or local mode).
+    can_continue: bool

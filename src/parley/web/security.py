@@ -17,6 +17,8 @@ _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # The one route that takes multipart/form-data (a file upload, web/routes/files.py), and the
 # header it requires, which no HTML form can send (see _cross_site_problem).
 UPLOAD_PATH = "/api/files"
+# An import is read by its route as a stream, under its own limit (PARLEY_MAX_IMPORT_BYTES).
+IMPORT_PATH = "/api/import"
 UPLOAD_HEADER = "x-parley-upload"
 # Room for the multipart framing around the file itself (boundaries, part headers, name).
 _UPLOAD_FRAMING = 64 * 1024
@@ -181,9 +183,16 @@ class BodySizeLimit:
     400 "error parsing the body" instead of a 413.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, max_file_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        max_file_bytes: int | None = None,
+        max_import_bytes: int | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_import_bytes = max_import_bytes
         # A file upload's own limit, with room for its framing: a file just over it still
         # reaches the route, which says how large a file may be.
         self.max_upload_bytes = max(max_bytes, (max_file_bytes or 0) + _UPLOAD_FRAMING)
@@ -194,6 +203,15 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         upload = scope["method"] == "POST" and scope["path"] == UPLOAD_PATH
+        if (
+            self.max_import_bytes is not None
+            and scope["method"] == "POST"
+            and scope["path"] == IMPORT_PATH
+        ):
+            # Not buffered here: the route streams the body to a temporary file and answers
+            # 413 itself past the limit, so a large import never sits whole in memory.
+            await self.app(scope, receive, send)
+            return
         limit = self.max_upload_bytes if upload else self.max_bytes
         declared: int | None = None
         for name, value in scope["headers"]:

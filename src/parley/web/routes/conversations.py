@@ -1,13 +1,12 @@
-"""/api/conversations: create, list, get, rename / pin / archive, delete, fork, switch branch."""
+"""/api/conversations: create, list, get, rename / pin / archive, delete, fork, switch branch
+(exporting one is in archive.py)."""
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
-from ...chat.export import to_markdown
 from ...chat.models import Conversation
 from ...chat.store import UNSET
 from ...chat.usage import totals
@@ -129,38 +128,3 @@ async def delete_conversation(conversation_id: str, owner: Owner, runs: RunsDep)
     if not await runs.delete_conversation(owner, conversation_id):
         raise HTTPException(404, NOT_FOUND)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.get(
-    "/{conversation_id}/export",
-    responses={200: {"content": {"application/json": {}, "text/markdown": {}}}},
-)
-async def export_conversation(
-    conversation_id: str,
-    owner: Owner,
-    store: StoreDep,
-    format: Literal["json", "markdown"] = "json",
-) -> Response:
-    exported = await store.export(owner, conversation_id)
-    if exported is None:
-        raise HTTPException(404, NOT_FOUND)
-    conversation, items = exported
-    stem = f"parley-{conversation.id}"
-    if format == "markdown":
-        return Response(
-            to_markdown(conversation, [m for m, _ in items]),
-            media_type="text/markdown; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{stem}.md"'},
-        )
-    document = {
-        "conversation": conversation.model_dump(mode="json"),
-        "messages": [
-            m.model_dump(mode="json") | {"model_messages": model_messages}
-            for m, model_messages in items
-        ],
-    }
-    return Response(
-        json.dumps(document, ensure_ascii=False, indent=2),
-        media_type="application/json",
-        headers={"Content-Disposition": f'attachment; filename="{stem}.json"'},
-    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .models import Conversation, Message, TextPart, ThinkingPart, ToolCallPart, ToolResultPart
+from ..models import Conversation, Message, TextPart, ThinkingPart, ToolCallPart, ToolResultPart
 
 
 def to_markdown(conversation: Conversation, messages: list[Message]) -> str:
