@@ -1,4 +1,10 @@
-"""`create_app(settings)`: builds the ASGI app; everything it needs comes in through settings."""
+"""`create_app`: builds the ASGI app; everything it needs comes in through its arguments.
+
+It is Parley's Python API (`from parley import create_app`, docs/embedding.md): the app serves
+on its own (`parley serve`) or mounted under a path of a developer's own FastAPI or Starlette
+app, where every URL it writes carries the mount's path (web/mount.py) and its services start
+with the first request (web/startup.py).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,6 @@ from pydantic_ai.agent import AbstractAgent
 from pydantic_ai.models import Model
 from starlette.middleware.gzip import GZipMiddleware
 
-from . import __version__
 from .accounts.passwords import Passwords
 from .accounts.ratelimit import LoginLimits
 from .accounts.store import Accounts
@@ -29,16 +34,19 @@ from .db.migrate import upgrade
 from .render import highlight_css
 from .runs.service import Runs
 from .settings import Settings
+from .version import __version__
 from .web import errors
 from .web.assets import Assets
-from .web.deps import Services, current_owner
+from .web.deps import DepsFactory, Services, current_owner
 from .web.routes import (
     apidocs,
     archive,
     auth,
     catalog,
     conversations,
+    feedback,
     files,
+    inspect,
     messages,
     pages,
     runs,
@@ -49,15 +57,27 @@ from .web.routes import (
     usage,
 )
 from .web.security import BodySizeLimit, RequestGuard, SecurityHeaders
+from .web.startup import Lifecycle, StartOnFirstRequest
 
 
 def create_app(
-    settings: Settings,
+    settings: Settings | None = None,
     agent: AbstractAgent[Any, Any] | None = None,
     models: list[tuple[str, Model]] | None = None,
+    *,
+    deps: DepsFactory | None = None,
 ) -> FastAPI:
-    """Build Parley. `agent` overrides the one the settings name, and `models` the models
-    they list (tests pass their own)."""
+    """Build Parley as an ASGI app.
+
+    - `settings`: Parley's settings; by default read from the environment (`PARLEY_*`).
+    - `agent`: your Pydantic AI agent (its tools, instructions, output type), instead of the
+      one the settings name (`PARLEY_AGENT`, `PARLEY_MODEL`).
+    - `models`: the models a conversation can choose from, as (id, model) pairs, instead of
+      `PARLEY_MODELS`.
+    - `deps`: builds the agent's `deps` for each reply from who asks (an `Asker`: the user's
+      id and name, and the request); may be async. Without it the agent gets `deps=None`.
+    """
+    settings = settings if settings is not None else Settings()
     choices = models if models is not None else load_models(settings)
     chosen = agent if agent is not None else load_agent(settings, choices)
     offer = build_catalog(chosen, choices, model_label(chosen))
@@ -70,6 +90,7 @@ def create_app(
         catalog=offer,
         assets=Assets(pages.STATIC, {"highlight.css": highlight_css().encode()}),
         tools=mcp,
+        deps_factory=deps,
     )
 
     @asynccontextmanager
@@ -115,9 +136,14 @@ def create_app(
             if agent is None:
                 close_agent(chosen, choices)
 
+    lifecycle = Lifecycle(lifespan)
     # FastAPI's own docs page loads its scripts from a CDN: Parley serves its own (apidocs).
     app = FastAPI(
-        title="Parley", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+        title="Parley",
+        version=__version__,
+        lifespan=lifecycle.context,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = services
     errors.install(app)
@@ -135,6 +161,8 @@ def create_app(
     api.include_router(files.router)
     api.include_router(archive.router)
     api.include_router(shares.router)
+    api.include_router(feedback.router)
+    api.include_router(inspect.router)
     app.include_router(api)
     # A shared conversation's page and snapshot decide who may see them themselves
     # (PARLEY_PUBLIC_SHARES): they cannot need a user the way the rest of /api does.
@@ -156,4 +184,6 @@ def create_app(
     )
     app.add_middleware(RequestGuard, settings=settings)
     app.add_middleware(SecurityHeaders)
+    # Outermost: mounted in another app, no lifespan ran, and the first request starts Parley.
+    app.add_middleware(StartOnFirstRequest, lifecycle=lifecycle)
     return app

@@ -25,7 +25,7 @@ class Settings(BaseSettings):
         default=None,
         description=(
             "Pydantic AI model string (openai:gpt-4o, anthropic:…, ollama:…) or "
-            "local:/path/to/model.gguf; unset, the bundled local model answers."
+            "local:/path/to/model.gguf; unset, the bundled local model answers (parley[local])."
         ),
     )
     models: list[str] = Field(
@@ -36,7 +36,11 @@ class Settings(BaseSettings):
         ),
     )
     agent: str | None = Field(
-        default=None, description="Your own agent as package.module:attribute (an Agent instance)."
+        default=None,
+        description=(
+            "Your own agent: package.module:attribute, path/to/bot.py:attribute, or an agent "
+            "spec file (.yaml, .json)."
+        ),
     )
     instructions: str | None = Field(
         default=None, description="Instructions (system prompt) added to every run."

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
 from pydantic_ai.agent import AbstractAgent
 from pydantic_ai.models import Model
 
@@ -76,13 +78,33 @@ def serve(
     """Run Parley on a free loopback port until the block ends; yields its base URL.
 
     `database` is a SQLite file or a SQLAlchemy URL (the `database_url` fixture's); `models`,
-    the models offered per conversation (create_app's).
+    the models offered per conversation (create_app's). With `mount` ("/chat"), Parley is
+    mounted at that path of a developer's FastAPI app, as docs/embedding.md shows, and the
+    base URL ends with it.
     """
     port = free_port()
     url = database if isinstance(database, str) else sqlite_url(database)
+    # Not a setting: where the developer's app mounts Parley.
+    mount: str = overrides.pop("mount", "")
     settings = Settings(database_url=url, port=port, **overrides)
-    with in_thread(create_app(settings, agent=agent, models=models), port, "Parley"):
-        yield f"http://127.0.0.1:{port}"
+    app = create_app(settings, agent=agent, models=models)
+    if mount:
+        app = _host(mount, app)
+    with in_thread(app, port, "Parley"):
+        yield f"http://127.0.0.1:{port}{mount}"
+
+
+def _host(mount: str, parley: Any) -> Any:
+    """A developer's own app with a page of its own, and Parley mounted under `mount`: no
+    lifespan of Parley's runs (Starlette runs none for a mounted app)."""
+    host = FastAPI()
+
+    @host.get("/", response_class=PlainTextResponse)
+    def home() -> str:
+        return "The host app"
+
+    host.mount(mount, parley)
+    return host
 
 
 @contextmanager

@@ -139,14 +139,28 @@ def servers(tmp_path: Path, database_url: str | None = None) -> Iterator[Callabl
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
 
-    def start(*args: str, env: dict[str, str] | None = None, wait: bool = True) -> Server:
+    def start(
+        *args: str,
+        env: dict[str, str] | None = None,
+        wait: bool = True,
+        cwd: Path | None = None,
+        script: bool = False,
+    ) -> Server:
         port = free_port()
-        command = [sys.executable, "-m", "parley", "serve", "--port", str(port)]
-        command += ["--database-url", database, *args]
+        # `script`: the `parley` command itself, as a developer runs it (`python -m` would put
+        # the current directory on the import path for it).
+        program = [str(Path(sys.executable).with_name("parley"))] if script else [
+            sys.executable, "-m", "parley"
+        ]  # fmt: skip
+        command = [*program, "serve", "--port", str(port), "--database-url", database, *args]
         log = tmp_path / f"serve-{port}.log"
         with log.open("wb") as out:
             process = subprocess.Popen(
-                command, cwd=ROOT, env=_environment(home, env), stdout=out, stderr=subprocess.STDOUT
+                command,
+                cwd=cwd or ROOT,
+                env=_environment(home, env),
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         server = Server(f"http://127.0.0.1:{port}", process, log)
         started.append(server)

@@ -31,6 +31,15 @@ def database_url(tmp_path: Path) -> str:
 
 pytestmark = pytest.mark.browser
 
+
+@pytest.fixture(params=["", "/chat"], ids=["alone", "mounted"])
+def mount(request: pytest.FixtureRequest) -> str:
+    """Each core flow twice: Parley on its own, and mounted at /chat of a developer's FastAPI
+    app (docs/embedding.md), where every URL the page uses must carry the prefix."""
+    prefix: str = request.param
+    return prefix
+
+
 MARKDOWN_REPLY = """## Answer to {prompt}
 
 Here is a list:
@@ -84,12 +93,12 @@ def _ask(page: Page, prompt: str) -> Locator:
 
 
 def test_chat_stream_markdown_and_history_after_reload(
-    browser: Browser, database_url: str, tmp_path: Path
+    browser: Browser, database_url: str, mount: str, tmp_path: Path
 ) -> None:
     from playwright.sync_api import expect
 
     calls: list[list[ModelMessage]] = []
-    with serve(_agent(MARKDOWN_REPLY, calls), database_url) as base:
+    with serve(_agent(MARKDOWN_REPLY, calls), database_url, mount=mount) as base:
         page = browser.new_page()
         requested: list[str] = []
         page.on("request", lambda r: requested.append(r.url))
@@ -135,12 +144,12 @@ def test_chat_stream_markdown_and_history_after_reload(
 
 
 def test_markup_in_user_and_model_text_does_not_execute(
-    browser: Browser, database_url: str
+    browser: Browser, database_url: str, mount: str
 ) -> None:
     from playwright.sync_api import Dialog, expect
 
     reply = "\n\n".join(XSS)
-    with serve(_agent(reply, []), database_url) as base:
+    with serve(_agent(reply, []), database_url, mount=mount) as base:
         page = browser.new_page()
         dialogs: list[str] = []
 
@@ -165,12 +174,14 @@ def test_markup_in_user_and_model_text_does_not_execute(
         expect(page.locator('[data-role="user"]').first).to_contain_text("<script>")
 
 
-def test_reload_mid_stream_continues_the_same_reply(browser: Browser, database_url: str) -> None:
+def test_reload_mid_stream_continues_the_same_reply(
+    browser: Browser, database_url: str, mount: str
+) -> None:
     from playwright.sync_api import expect
 
     words = 60
     full = " ".join(f"w{i}" for i in range(words))
-    with serve(words_agent(words, 0.05, word="w"), database_url) as base:
+    with serve(words_agent(words, 0.05, word="w"), database_url, mount=mount) as base:
         page = browser.new_page()
         page.goto(base)
         reply = _ask(page, "a long one")
@@ -186,11 +197,11 @@ def test_reload_mid_stream_continues_the_same_reply(browser: Browser, database_u
 
 
 def test_stop_keeps_the_partial_reply_and_the_next_message_works(
-    browser: Browser, database_url: str
+    browser: Browser, database_url: str, mount: str
 ) -> None:
     from playwright.sync_api import expect
 
-    with serve(words_agent(200, 0.05, word="w"), database_url) as base:
+    with serve(words_agent(200, 0.05, word="w"), database_url, mount=mount) as base:
         page = browser.new_page()
         page.goto(base)
         reply = _ask(page, "go")
@@ -216,7 +227,7 @@ def test_stop_keeps_the_partial_reply_and_the_next_message_works(
 
 
 def test_an_error_shows_inline_with_regenerate_and_the_page_recovers(
-    browser: Browser, database_url: str
+    browser: Browser, database_url: str, mount: str
 ) -> None:
     from playwright.sync_api import expect
 
@@ -230,7 +241,7 @@ def test_an_error_shows_inline_with_regenerate_and_the_page_recovers(
         yield "full answer."
 
     agent = Agent(FunctionModel(stream_function=stream, model_name="flaky"))
-    with serve(agent, database_url) as base:
+    with serve(agent, database_url, mount=mount) as base:
         page = browser.new_page()
         page.goto(base)
         failed = _ask(page, "try me")
@@ -249,15 +260,20 @@ def test_an_error_shows_inline_with_regenerate_and_the_page_recovers(
         expect(page.get_by_role("textbox", name="Message")).to_be_enabled()
 
 
-def test_accounts_mode_login_chat_tokens_and_logout(browser: Browser, database_url: str) -> None:
+def test_accounts_mode_login_chat_tokens_and_logout(
+    browser: Browser, database_url: str, mount: str
+) -> None:
     import httpx
     from playwright.sync_api import expect
 
     add_user(database_url, "alice", "a long password")
-    with serve(_agent("Hello **{prompt}**", []), database_url, auth="accounts") as base:
+    with serve(
+        _agent("Hello **{prompt}**", []), database_url, auth="accounts", mount=mount
+    ) as base:
         page = browser.new_page()
-        page.goto(base)
-        expect(page).to_have_url(re.compile(r"/login\?next=/$"))
+        login_page = re.compile(re.escape(f"{base}/login?next={mount}/") + "$")
+        page.goto(base + "/")
+        expect(page).to_have_url(login_page)
         page.get_by_label("Name").fill("alice")
         page.get_by_label("Password").fill("wrong password")
         page.get_by_role("button", name="Log in").click()
@@ -273,6 +289,8 @@ def test_accounts_mode_login_chat_tokens_and_logout(browser: Browser, database_u
         cookies = page.context.cookies()
         session = next(c for c in cookies if c["name"] == "parley_session")
         assert session["httpOnly"] and session["sameSite"] == "Strict"
+        # Mounted, the session is Parley's alone: the host app's pages never receive it.
+        assert session["path"] == f"{mount}/"
 
         page.get_by_role("button", name="API tokens").click()
         dialog = page.get_by_role("dialog", name="API tokens")
@@ -291,5 +309,5 @@ def test_accounts_mode_login_chat_tokens_and_logout(browser: Browser, database_u
 
         page.get_by_role("button", name="Log out").click()
         expect(page).to_have_url(re.compile(r"/login"))
-        page.goto(base)
-        expect(page).to_have_url(re.compile(r"/login\?next=/$"))
+        page.goto(base + "/")
+        expect(page).to_have_url(login_page)

@@ -83,7 +83,11 @@ def test_no_serious_violation_in_any_state(browser: Browser, database_url: str, 
             audit("a failed reply")
 
             page.get_by_role("button", name="Conversation settings").click()
-            expect(page.get_by_role("dialog", name="Conversation settings")).to_be_visible()
+            settings = page.get_by_role("dialog", name="Conversation settings")
+            expect(settings).to_be_visible()
+            # Loaded: Save is enabled (until then it is disabled and faded, and under load
+            # its fade-in could start just as axe reads its colours).
+            expect(settings.get_by_role("button", name="Save")).to_be_enabled()
             audit("the settings dialog")
             page.keyboard.press("Escape")
 

@@ -109,6 +109,10 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/api/shared/{share_id}/continue"): "shared",
     ("GET", "/s/{share_id}/files/{file_id}"): "shared",
     ("GET", "/s/{share_id}"): "page",
+    ("PUT", "/api/conversations/{conversation_id}/messages/{message_id}/feedback"): "owned",
+    ("DELETE", "/api/conversations/{conversation_id}/messages/{message_id}/feedback"): "owned",
+    ("GET", "/api/feedback"): "collection",
+    ("GET", "/api/conversations/{conversation_id}/messages/{message_id}/inspect"): "owned",
     ("GET", "/"): "page",
     ("GET", "/c/{conversation_id}"): "page",
     ("GET", "/login"): "public",
@@ -138,6 +142,10 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/api/conversations/{conversation_id}/share"): {"include_files": False},
     ("POST", "/api/shared/{share_id}/continue"): {},
     ("POST", "/api/import"): {"format": "parley", "version": 1, "conversations": []},
+    ("PUT", "/api/conversations/{conversation_id}/messages/{message_id}/feedback"): {
+        "rating": "good",
+        "comment": "secret of alice's rating",
+    },
 }
 
 
@@ -151,6 +159,9 @@ UPLOAD = {"X-Parley-Upload": "1"}
 ON_A_REPLY = {
     ("POST", "/api/conversations/{conversation_id}/messages/{message_id}/regenerate"),
     ("POST", "/api/conversations/{conversation_id}/messages/{message_id}/approvals"),
+    ("PUT", "/api/conversations/{conversation_id}/messages/{message_id}/feedback"),
+    ("DELETE", "/api/conversations/{conversation_id}/messages/{message_id}/feedback"),
+    ("GET", "/api/conversations/{conversation_id}/messages/{message_id}/inspect"),
 }
 # Routes whose owner's call finds nothing to do in this world (a reply waiting on no tool
 # call): the owner gets this status, not a success, after passing the same authorization.

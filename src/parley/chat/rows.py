@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..db.clock import as_utc
 from ..db.tables import conversations, runs
-from .models import Conversation, Message
+from .models import Conversation, Feedback, Message
 
 
 def owned(owner: str, conversation_id: str) -> sa.ColumnElement[bool]:
@@ -59,6 +59,7 @@ def tools_off_of(row: sa.RowMapping | dict[str, Any]) -> list[str]:
 
 
 def message_of(row: sa.RowMapping | dict[str, Any], siblings: list[str] | None = None) -> Message:
+    rating = row.get("feedback_rating")
     return Message.model_validate(
         {
             "id": row["id"],
@@ -74,5 +75,8 @@ def message_of(row: sa.RowMapping | dict[str, Any], siblings: list[str] | None =
             "run_id": row["run_id"],
             "created_at": as_utc(row["created_at"]),
             "siblings": siblings if siblings is not None else [row["id"]],
+            "feedback": (
+                Feedback(rating=rating, comment=row.get("feedback_comment")) if rating else None
+            ),
         }
     )

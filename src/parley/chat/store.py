@@ -31,7 +31,7 @@ from ..db.clock import as_utc, now
 from ..db.engine import lock_key, write
 from ..db.erase import delete_conversations
 from ..db.ids import new_id
-from ..db.tables import conversations, messages, runs
+from ..db.tables import conversations, feedback, messages, runs
 from .approvals import Decision, close_unanswered, decide
 from .context import Answering, window
 from .files import copy_links, link, restore_bytes, stored_prompt
@@ -58,10 +58,20 @@ from .tree import Tree, children_of, is_generating, load_tree, max_seq
 from .usage import check_budget, record
 
 # What a message list reads: not the model's messages, the largest column by far and not what
-# the UI shows.
-_LISTED = [c for c in messages.c if c.name not in ("model_messages", "updated_at")]
+# the UI shows, nor the timings (only the Inspect view reads them, chat/inspect.py).
+_LISTED = [c for c in messages.c if c.name not in ("model_messages", "updated_at", "timings")]
 PART: TypeAdapter[Part] = TypeAdapter(Part)
 DEFAULT_TITLE = "New chat"
+
+
+def _with_ratings() -> sa.Select[Any]:
+    """A message list's columns and the owner's rating of each (chat/feedback.py), by the
+    feedback table's primary key: one row per message at most."""
+    return sa.select(
+        *_LISTED,
+        feedback.c.rating.label("feedback_rating"),
+        feedback.c.comment.label("feedback_comment"),
+    ).select_from(messages.outerjoin(feedback, feedback.c.message_id == messages.c.id))
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,8 @@ class Turn:
     earlier: tuple[ModelMessage, ...] = ()
     earlier_parts: tuple[Part, ...] = ()
     earlier_usage: Usage | None = None
+    # Its timings so far (messages.timings, JSON), which the resumed run's add to.
+    earlier_timings: Any = None
     # The whole history the resumed run is given (the branch, the prompt, the reply so far).
     resumed_history: tuple[ModelMessage, ...] = ()
     # The MCP servers the conversation switched off: their tools are not offered.
@@ -382,7 +394,7 @@ class Store:
             start, end = _window(path, limit, before, after, around)
             page_ids = path[start:end]
             rows = (
-                (await conn.execute(sa.select(*_LISTED).where(messages.c.id.in_(page_ids))))
+                (await conn.execute(_with_ratings().where(messages.c.id.in_(page_ids))))
                 .mappings()
                 .all()
             )
@@ -550,8 +562,11 @@ class Store:
         status: Status,
         error: str | None,
         usage: Usage | None,
+        timings: dict[str, Any] | None = None,
     ) -> Message:
-        """Save the run's new messages, and mark the run finished, in one transaction."""
+        """Save the run's new messages, and mark the run finished, in one transaction.
+        `timings`: how the reply was made (runs/timings.py), a resumed reply's earlier runs
+        included."""
         stamp = now()
         if usage is not None and turn.context_cut:
             usage = usage.model_copy(update={"context_cut": True})
@@ -576,6 +591,8 @@ class Store:
             "usage": usage.model_dump() if usage else None,
             "updated_at": stamp,
         }
+        if timings is not None:
+            values["timings"] = timings
         request: list[ModelMessage] | None = None
         async with write(self.engine) as conn:
             if user_request is not None:
@@ -707,6 +724,7 @@ class Store:
                 earlier_parts=tuple(parts),
                 resumed_history=tuple(resumed_history),
                 earlier_usage=reply.usage,
+                earlier_timings=row["timings"],
             )
 
     async def _history_before(
@@ -729,17 +747,30 @@ class Store:
         cut = sent.start is not None or sent.empty
         return await read_history(conn, sent.path), sent.start, cut
 
-    async def fail_turn(self, turn: Turn, parts: Sequence[Part], error: str) -> None:
+    async def fail_turn(
+        self,
+        turn: Turn,
+        parts: Sequence[Part],
+        error: str,
+        timings: dict[str, Any] | None = None,
+    ) -> None:
         """Mark a reply that could not be saved as an error, keeping the parts shown so far
-        (without the model's messages), and end its run; if even that fails, end the run."""
+        (without the model's messages) and its timings, and end its run; if even that fails,
+        end the run."""
         stamp = now()
         values = {"status": "error", "error": error, "updated_at": stamp}
+        kept: dict[str, Any] = {"timings": timings} if timings is not None else {}
         try:
             async with write(self.engine) as conn:
                 await conn.execute(
                     messages.update()
                     .where(messages.c.id == turn.assistant.id)
-                    .values(**values, text=text_of(parts), parts=[p.model_dump() for p in parts])
+                    .values(
+                        **values,
+                        **kept,
+                        text=text_of(parts),
+                        parts=[p.model_dump() for p in parts],
+                    )
                 )
                 await _end_run(conn, turn, stamp)
         except Exception:

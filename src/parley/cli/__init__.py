@@ -8,9 +8,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .. import __version__
 from ..settings import Settings
-from . import archive, db, serve, usage, users
+from ..version import __version__
+from . import archive, db, feedback, serve, usage, users
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -22,6 +22,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     db.add_commands(commands)
     usage.add_commands(commands)
     archive.add_commands(commands)
+    feedback.add_commands(commands)
     args = parser.parse_args(argv)
     settings = Settings(
         **{k: v for k, v in vars(args).items() if k in Settings.model_fields and v is not None}

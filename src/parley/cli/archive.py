@@ -7,10 +7,12 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, TextIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..settings import Settings
+from .owned import owner_of, write_owned
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -35,10 +37,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run_export(settings: Settings, args: argparse.Namespace) -> int:
-    if not args.output:
-        return asyncio.run(_export(settings, args.user, sys.stdout))
-    with Path(args.output).open("w", encoding="utf-8") as out:
-        return asyncio.run(_export(settings, args.user, out))
+    return write_owned(settings, args.user, args.output, _archive)
 
 
 def run_import(settings: Settings, args: argparse.Namespace) -> int:
@@ -50,43 +49,12 @@ def run_import(settings: Settings, args: argparse.Namespace) -> int:
         return 1
 
 
-async def _owner(engine: AsyncEngine, settings: Settings, user: str | None) -> str | None:
-    """The owner id of `--user`, or the local user's; None (after saying why) if there is
-    none."""
-    import sqlalchemy as sa
-
-    from ..db.tables import users
-
-    if user is None:
-        if settings.auth == "accounts":
-            print("parley: name the user with --user (accounts mode)", file=sys.stderr)
-            return None
-        return "local"
-    async with engine.connect() as conn:
-        found = await conn.scalar(sa.select(users.c.id).where(users.c.name == user))
-    if found is None:
-        print(f"parley: no user {user!r}", file=sys.stderr)
-        return None
-    return str(found)
-
-
-async def _export(settings: Settings, user: str | None, out: TextIO) -> int:
+async def _archive(engine: AsyncEngine, owner: str) -> AsyncIterator[str]:
     from ..chat.archive.export import archive
-    from ..db.engine import create_engine
-    from ..db.migrate import upgrade
 
-    engine = create_engine(settings.database_url)
-    try:
-        await upgrade(engine)
-        owner = await _owner(engine, settings, user)
-        if owner is None:
-            return 1
-        async for piece in archive(engine, owner):
-            out.write(piece)
-        out.write("\n")
-    finally:
-        await engine.dispose()
-    return 0
+    async for piece in archive(engine, owner):
+        yield piece
+    yield "\n"
 
 
 async def _import(settings: Settings, args: argparse.Namespace, f: BinaryIO) -> int:
@@ -98,7 +66,7 @@ async def _import(settings: Settings, args: argparse.Namespace, f: BinaryIO) -> 
     engine = create_engine(settings.database_url)
     try:
         await upgrade(engine)
-        owner = await _owner(engine, settings, args.user)
+        owner = await owner_of(engine, settings, args.user)
         if owner is None:
             return 1
         limits = FileLimits(settings.max_file_bytes, settings.max_storage_per_user)

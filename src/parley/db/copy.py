@@ -18,6 +18,7 @@ from .migrate import upgrade
 from .tables import (
     api_tokens,
     conversations,
+    feedback,
     files,
     message_files,
     messages,
@@ -43,6 +44,7 @@ _TABLES: list[tuple[sa.Table, list[sa.ColumnElement[Any]]]] = [
     (message_files, [message_files.c.message_id, message_files.c.file_id]),
     (usage_ledger, [usage_ledger.c.owner_id, usage_ledger.c.day, usage_ledger.c.conversation_id]),
     (shares, [shares.c.id]),
+    (feedback, [feedback.c.message_id]),
 ]
 
 

@@ -12,7 +12,16 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .tables import conversations, files, message_files, messages, run_events, runs, usage_ledger
+from .tables import (
+    conversations,
+    feedback,
+    files,
+    message_files,
+    messages,
+    run_events,
+    runs,
+    usage_ledger,
+)
 
 
 async def delete_conversations(conn: AsyncConnection, which: sa.ColumnElement[bool]) -> int:
@@ -25,6 +34,7 @@ async def delete_conversations(conn: AsyncConnection, which: sa.ColumnElement[bo
     await conn.execute(run_events.delete().where(run_events.c.run_id.in_(run_ids)))
     await conn.execute(runs.delete().where(runs.c.conversation_id.in_(ids)))
     await conn.execute(_unused_files(ids))
+    await conn.execute(feedback.delete().where(feedback.c.conversation_id.in_(ids)))
     await conn.execute(
         messages.update().where(messages.c.conversation_id.in_(ids)).values(parent_id=None)
     )

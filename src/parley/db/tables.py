@@ -76,6 +76,9 @@ messages = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("model", sa.String(200), nullable=True),
     sa.Column("usage", sa.JSON, nullable=True),
+    # What the Inspect view shows of a reply's making (runs/timings.py): each model request's
+    # start, first token and end, each tool call's duration. Null for replies before 0012.
+    sa.Column("timings", sa.JSON, nullable=True),
     sa.Column("run_id", ID, nullable=True),
     sa.Column("created_at", TIME, nullable=False),
     sa.Column("updated_at", TIME, nullable=False),
@@ -239,6 +242,28 @@ shares = sa.Table(
     sa.Column("created_at", TIME, nullable=False),
     sa.Column("updated_at", TIME, nullable=False),
     sa.Index(None, "owner_id", "updated_at"),
+)
+
+
+# A user's rating of a reply (chat/feedback.py): one per reply, "good" or "bad", with an
+# optional comment; exported as a pydantic-evals dataset.
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("message_id", ID, sa.ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("owner_id", sa.String(64), nullable=False),
+    sa.Column(
+        "conversation_id",
+        ID,
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("rating", sa.String(8), nullable=False),  # good | bad
+    sa.Column("comment", sa.Text, nullable=True),
+    sa.Column("created_at", TIME, nullable=False),
+    sa.Column("updated_at", TIME, nullable=False),
+    sa.Index(None, "owner_id", "updated_at"),
+    sa.Index(None, "conversation_id"),
 )
 
 

@@ -23,11 +23,13 @@ COALESCE_SECONDS = 0.025
 
 
 class Run:
-    def __init__(self, run_id: str, owner: str, turn: Turn, prompt: str) -> None:
+    def __init__(self, run_id: str, owner: str, turn: Turn, prompt: str, deps: Any = None) -> None:
         self.id = run_id
         self.owner = owner
         self.turn = turn
         self.prompt = prompt
+        # The agent's `deps` for this run: who is asking (create_app's deps factory), or None.
+        self.deps = deps
         self.events: list[WireEvent] = []
         self.finished = False
         self.token = CancellationToken()

@@ -43,6 +43,7 @@ from .errors import describe_error
 from .events import ReplyStream
 from .run import KEEPALIVE_SECONDS, Numbered, Run
 from .store import RunStore
+from .timings import Timings
 from .titles import write_title
 from .toolschemas import ToolSchemas
 
@@ -130,6 +131,7 @@ class Runs:
         edit_of: str | None = None,
         regenerate: str | None = None,
         files: Sequence[str] = (),
+        deps: Any = None,
     ) -> Run | None:
         """Save the prompt and start generating; None if the conversation does not exist.
 
@@ -139,6 +141,7 @@ class Runs:
 
         Raises ConversationBusy or TooManyReplies: the database decides both in the
         transaction that saves the prompt, so they hold for a burst and across processes.
+        `deps` goes to the agent's run as Pydantic AI's `deps` (create_app's deps factory).
         """
         run_id = new_id()
         what: Fresh | Regenerate
@@ -182,10 +185,15 @@ class Runs:
         )
         if turn is None:
             return None
-        return self._launch(run_id, owner, turn)
+        return self._launch(run_id, owner, turn, deps)
 
     async def resume(
-        self, owner: str, conversation_id: str, message_id: str, decisions: list[Decision]
+        self,
+        owner: str,
+        conversation_id: str,
+        message_id: str,
+        decisions: list[Decision],
+        deps: Any = None,
     ) -> Run | None:
         """Answer the tool calls a reply waits on and go on generating it (chat/approvals.py);
         None if the conversation does not exist. The answers are recorded in the transaction
@@ -204,10 +212,10 @@ class Runs:
         )
         if turn is None:
             return None
-        return self._launch(run_id, owner, turn)
+        return self._launch(run_id, owner, turn, deps)
 
-    def _launch(self, run_id: str, owner: str, turn: Turn) -> Run:
-        run = Run(run_id, owner, turn, turn.user.text)
+    def _launch(self, run_id: str, owner: str, turn: Turn, deps: Any) -> Run:
+        run = Run(run_id, owner, turn, turn.user.text, deps)
         self._runs[run_id] = run
         self._active[turn.conversation_id] = run
         if turn.new_user:
@@ -318,6 +326,9 @@ class Runs:
         turn = run.turn
         # A resumed reply goes on from the parts it shows.
         builder = ReplyStream(parts=list(turn.earlier_parts))
+        # Each model request and tool call, timed for the Inspect view (after a resume, on top
+        # of the earlier runs').
+        timings = Timings(turn.earlier_timings)
         checkpoints = asyncio.create_task(self._checkpoint(run, builder))
         status: Status = "complete"
         error: str | None = None
@@ -326,7 +337,8 @@ class Runs:
         try:
             choice = self.catalog.for_conversation(turn.model)
             base = choice.model or self.agent.model
-            model = ToolSchemas(base) if base is not None else None
+            schemas = ToolSchemas(base) if base is not None else None
+            model = timings.model(schemas) if schemas is not None else None
             history = turn.history
             if turn.resume is not None:
                 history = list(turn.resumed_history)
@@ -336,6 +348,7 @@ class Runs:
                 else (turn.prompt_content if turn.prompt_content is not None else run.prompt),
                 message_history=history,
                 deferred_tool_results=turn.resume,
+                deps=run.deps,
                 # A tool that needs the user's approval ends the run with the calls it waits on.
                 output_type=_with_deferred(self.agent.output_type),
                 # The conversation's model through the run's override (None: the agent's own),
@@ -354,7 +367,7 @@ class Runs:
             ) as stream:
                 # The event stream catches what ends the run early (a failure, a stop, a
                 # timeout), closes the open part and any pending tool call, and keeps it.
-                async for name, data in builder.transform_stream(stream):
+                async for name, data in builder.transform_stream(timings.events(stream)):
                     run.publish(name, data)
                 if isinstance(builder.cancelled, RunTimedOut):
                     status, error = "error", "The reply took too long and was stopped."
@@ -372,15 +385,17 @@ class Runs:
                     if waiting is not None:
                         status, error = waiting
                         ids = {call.tool_call_id for call in stream.result.output.approvals}  # type: ignore[union-attr]
-                        mark_pending(builder.parts, ids, model.schemas if model else {})
+                        mark_pending(builder.parts, ids, schemas.schemas if schemas else {})
                 usage = _usage(stream)
         except Exception as exc:  # the agent could not even start
             log.exception("run %s could not start", run.id)
             status, error = "error", describe_error(exc)
         except BaseException:  # this task was cancelled: save what there is, then go
-            await self._end(run, builder, checkpoints, run.stop_reason, None, new_messages, usage)
+            await self._end(
+                run, builder, checkpoints, run.stop_reason, None, new_messages, usage, timings
+            )
             raise
-        await self._end(run, builder, checkpoints, status, error, new_messages, usage)
+        await self._end(run, builder, checkpoints, status, error, new_messages, usage, timings)
 
     async def _end(
         self,
@@ -391,12 +406,13 @@ class Runs:
         error: str | None,
         new_messages: list[ModelMessage],
         usage: Usage | None,
+        timings: Timings | None = None,
     ) -> None:
         run.ended.set()
         with contextlib.suppress(Exception):
             await checkpoints
         try:
-            await self._finish(run, builder, status, error, new_messages, usage)
+            await self._finish(run, builder, status, error, new_messages, usage, timings)
         except Exception:
             log.exception("ending run %s failed", run.id)
         finally:
@@ -416,6 +432,7 @@ class Runs:
         error: str | None,
         new_messages: list[ModelMessage],
         usage: Usage | None,
+        timings: Timings | None = None,
     ) -> None:
         try:
             for name, data in builder.close():
@@ -428,6 +445,7 @@ class Runs:
         if run.turn.resume is None and new_messages and isinstance(new_messages[0], ModelRequest):
             user_request, new_messages = new_messages[0], new_messages[1:]
         parts = builder.snapshot()
+        stored_timings = _dump_timings(timings, status, run.id)
         try:
             await self.store.finish_turn(
                 run.turn,
@@ -437,12 +455,14 @@ class Runs:
                 status=status,
                 error=error,
                 usage=usage,
+                timings=stored_timings,
             )
         except Exception:
             log.exception("saving run %s failed", run.id)
             status, error = "error", SAVE_FAILED
-            # Keep what can be kept: the parts shown so far, without the model's messages.
-            await self.store.fail_turn(run.turn, parts, SAVE_FAILED)
+            # Keep what can be kept: the parts shown so far and the timings, without the
+            # model's messages.
+            await self.store.fail_turn(run.turn, parts, SAVE_FAILED, stored_timings)
         if error:
             run.publish("error", {"detail": error})
         run.publish("done", _done(run, status, error, usage, run.turn.model))
@@ -481,6 +501,17 @@ def _done(
         "usage": usage.model_dump() if usage else None,
         "model": model,
     }
+
+
+def _dump_timings(timings: Timings | None, status: Status, run_id: str) -> dict[str, Any] | None:
+    """The run's timings as stored; None (the reply keeps what it had) if they cannot be."""
+    if timings is None:
+        return None
+    try:
+        return timings.dump(status)
+    except Exception:
+        log.exception("the timings of run %s could not be kept", run_id)
+        return None
 
 
 def _instructions(operator: str | None, conversation: str | None) -> list[str] | None:

@@ -3,6 +3,7 @@
 
 import * as api from './api.js';
 import { describeError } from './dom.js';
+import { url } from './root.js';
 
 /** @typedef {import('./api.js').User} User */
 /** @typedef {import('./tokens.js').TokensDialog} TokensDialog */
@@ -49,6 +50,6 @@ export class Account {
       error.hidden = false;
       return;
     }
-    location.assign('/login');
+    location.assign(url('/login'));
   }
 }

@@ -3,10 +3,14 @@
 // "Fork from here"; and the inline form that edits a prompt. What they do is the chat's
 // business: they only call the MessageActions they are given.
 //
+// A saved reply also has "Good response" / "Bad response" (its owner's rating, pressed when
+// given; feedback.js does the rest, loaded on the first click) and Inspect (what the agent
+// did for it: inspectdialog.js, loaded on click).
+//
 // Every control that changes the conversation has the class `msg__action`: the chat
 // disables them all while a reply is being generated (the server would answer 409).
 // A version button at the end of the list also carries `data-end`, so it stays disabled.
-// Copy changes nothing, so it is not one of them.
+// Copy, the ratings and Inspect change nothing in the conversation, so they are not.
 
 import { copyButton } from './copy.js';
 import { h, icon } from './dom.js';
@@ -58,8 +62,60 @@ export function toolbar(message, element, actions, source) {
     buttons.append(_iconButton('retry', 'Regenerate', 'msg__regenerate', () => actions.regenerate(element)));
   }
   buttons.append(_iconButton('fork', 'Fork from here', 'msg__fork', () => actions.fork(element)));
+  if (message.role === 'assistant') buttons.append(..._replyTools(message, element));
   bar.append(buttons);
   return bar;
+}
+
+/**
+ * A toolbar button that changes nothing in the conversation (so never disabled while a
+ * reply is generated), named by its aria-label like the others; a click loads `module`
+ * (only then: the first load stays small) and hands it to `use`.
+ * @template T
+ * @param {Parameters<typeof icon>[0]} name
+ * @param {string} label
+ * @param {string} className
+ * @param {() => Promise<T>} module
+ * @param {(loaded: T, button: HTMLButtonElement) => unknown} use
+ * @returns {HTMLButtonElement}
+ */
+function _toolButton(name, label, className, module, use) {
+  const button = h('button', { type: 'button', class: `msg__tool ${className}`, 'aria-label': label, title: label }, icon(name));
+  button.addEventListener('click', () => {
+    module()
+      .then((loaded) => use(loaded, button))
+      .catch((error) => console.warn('parley: could not load', label, error));
+  });
+  return button;
+}
+
+/**
+ * "Good response" and "Bad response" (pressed: the rating the reply has) and Inspect, for a
+ * reply. Its id is read from its element when clicked: a streamed reply's id is settled by
+ * then.
+ * @param {Message} message
+ * @param {HTMLElement} element
+ * @returns {HTMLElement[]}
+ */
+function _replyTools(message, element) {
+  const saved = /** @type {import('./api.js').RatedMessage} */ (message).feedback;
+  const id = () => element.getAttribute('data-id') ?? message.id;
+  /**
+   * @param {'good' | 'bad'} rating
+   * @param {string} label
+   */
+  const rate = (rating, label) => {
+    const button = _toolButton(`thumbs-${rating === 'good' ? 'up' : 'down'}`, label, 'msg__rate', () => import('./feedback.js'), (m, b) =>
+      m.rateClicked(b, element, message.conversation_id, id(), saved?.comment ?? null),
+    );
+    button.dataset.rating = rating;
+    button.setAttribute('aria-pressed', String(saved?.rating === rating));
+    return button;
+  };
+  const inspect = _toolButton('inspect', 'Inspect', 'msg__inspect', () => import('./inspectdialog.js'), (m, b) =>
+    m.openInspect(message.conversation_id, id(), b),
+  );
+  return [rate('good', 'Good response'), rate('bad', 'Bad response'), inspect];
 }
 
 /**

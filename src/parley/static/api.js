@@ -2,7 +2,10 @@
 // event stream (send a message, edit one, regenerate a reply, reattach to a run; events.js
 // reads the stream), search, branches, a conversation's model, instructions and usage,
 // the models to choose from, accounts (log in, log out, API tokens), shared links,
-// export and import. Any 401 sends the page to /login.
+// export and import. Any 401 sends the page to /login. Paths are Parley's own ("/api/…"),
+// made the host's by root.js when Parley is mounted under a path.
+
+import { url } from './root.js';
 
 /**
  * @typedef {object} Info
@@ -266,7 +269,7 @@ export function goToLogin() {
   if (_leaving) return;
   _leaving = true;
   const next = location.pathname + location.search;
-  location.assign(`/login?${new URLSearchParams({ next })}`);
+  location.assign(url(`/login?${new URLSearchParams({ next })}`));
 }
 
 /**
@@ -305,7 +308,7 @@ async function _request(method, path, options = {}) {
     headers['Content-Type'] = 'application/json';
     init.body = options.jsonFile;
   }
-  const response = await fetch(path, init);
+  const response = await fetch(url(path), init);
   if (!response.ok) {
     // Not when the server said it runs in local mode: a 401 then comes from something
     // in front of Parley, and Parley's login page would not help.
@@ -355,13 +358,14 @@ async function _detail(response) {
 }
 
 /**
+ * JSON in, JSON out, on any of Parley's paths (modules that add calls of their own use it).
  * @template T
  * @param {string} method
  * @param {string} path
  * @param {unknown} [body]
  * @returns {Promise<T>}
  */
-async function _json(method, path, body) {
+export async function requestJson(method, path, body) {
   const response = await _request(method, path, { body });
   return /** @type {Promise<T>} */ (response.json());
 }
@@ -370,7 +374,7 @@ async function _json(method, path, body) {
 const _conv = (id) => `/api/conversations/${encodeURIComponent(id)}`;
 
 /** @returns {Promise<Info>} */
-export const getInfo = () => _json('GET', '/api/info');
+export const getInfo = () => requestJson('GET', '/api/info');
 
 /**
  * Pinned conversations first, then the most recently active.
@@ -382,17 +386,17 @@ export function listConversations(cursor, options = {}) {
   const query = new URLSearchParams({ limit: '50' });
   if (cursor) query.set('cursor', cursor);
   if (options.archived) query.set('archived', 'true');
-  return _json('GET', `/api/conversations?${query}`);
+  return requestJson('GET', `/api/conversations?${query}`);
 }
 
 /** @returns {Promise<Conversation>} */
-export const createConversation = () => _json('POST', '/api/conversations', {});
+export const createConversation = () => requestJson('POST', '/api/conversations', {});
 
 /**
  * @param {string} id
  * @returns {Promise<Conversation>}
  */
-export const getConversation = (id) => _json('GET', _conv(id));
+export const getConversation = (id) => requestJson('GET', _conv(id));
 
 /**
  * One message, with each text part's markdown source (which the list leaves out).
@@ -400,28 +404,28 @@ export const getConversation = (id) => _json('GET', _conv(id));
  * @param {string} messageId
  * @returns {Promise<Message>}
  */
-export const getMessage = (id, messageId) => _json('GET', `${_conv(id)}/messages/${encodeURIComponent(messageId)}`);
+export const getMessage = (id, messageId) => requestJson('GET', `${_conv(id)}/messages/${encodeURIComponent(messageId)}`);
 
 /**
  * @param {string} id
  * @param {string} title
  * @returns {Promise<Conversation>}
  */
-export const renameConversation = (id, title) => _json('PATCH', _conv(id), { title });
+export const renameConversation = (id, title) => requestJson('PATCH', _conv(id), { title });
 
 /**
  * @param {string} id
  * @param {boolean} pinned
  * @returns {Promise<Conversation>}
  */
-export const setPinned = (id, pinned) => _json('PATCH', _conv(id), { pinned });
+export const setPinned = (id, pinned) => requestJson('PATCH', _conv(id), { pinned });
 
 /**
  * @param {string} id
  * @param {boolean} archived
  * @returns {Promise<Conversation>}
  */
-export const setArchived = (id, archived) => _json('PATCH', _conv(id), { archived });
+export const setArchived = (id, archived) => requestJson('PATCH', _conv(id), { archived });
 
 /**
  * Choose the conversation's model and instructions (a 422 says why they were refused).
@@ -429,7 +433,7 @@ export const setArchived = (id, archived) => _json('PATCH', _conv(id), { archive
  * @param {ConversationSettings} settings
  * @returns {Promise<Conversation>}
  */
-export const updateSettings = (id, settings) => _json('PATCH', _conv(id), settings);
+export const updateSettings = (id, settings) => requestJson('PATCH', _conv(id), settings);
 
 /**
  * One tool of an MCP server, named as the model calls it (with the server's prefix).
@@ -451,7 +455,7 @@ export const updateSettings = (id, settings) => _json('PATCH', _conv(id), settin
  */
 
 /** @returns {Promise<{servers: McpServer[]}>} the MCP servers and their tools */
-export const getTools = () => _json('GET', '/api/tools');
+export const getTools = () => requestJson('GET', '/api/tools');
 
 /**
  * Switch MCP servers off for a conversation's next replies (all others on).
@@ -459,16 +463,16 @@ export const getTools = () => _json('GET', '/api/tools');
  * @param {string[]} toolsOff
  * @returns {Promise<Conversation>}
  */
-export const setToolsOff = (id, toolsOff) => _json('PATCH', _conv(id), { tools_off: toolsOff });
+export const setToolsOff = (id, toolsOff) => requestJson('PATCH', _conv(id), { tools_off: toolsOff });
 
 /** @returns {Promise<ModelChoice[]>} the models to choose from, the default first */
-export const listModels = () => _json('GET', '/api/models');
+export const listModels = () => requestJson('GET', '/api/models');
 
 /**
  * @param {string} id
  * @returns {Promise<ConversationUsage>}
  */
-export const getUsage = (id) => _json('GET', `${_conv(id)}/usage`);
+export const getUsage = (id) => requestJson('GET', `${_conv(id)}/usage`);
 
 /**
  * @param {string} id
@@ -484,7 +488,7 @@ export async function deleteConversation(id) {
  * @param {string} messageId
  * @returns {Promise<Conversation>}
  */
-export const forkConversation = (id, messageId) => _json('POST', `${_conv(id)}/fork`, { message_id: messageId });
+export const forkConversation = (id, messageId) => requestJson('POST', `${_conv(id)}/fork`, { message_id: messageId });
 
 /**
  * Make the conversation's current branch the newest one through `messageId` (so that it
@@ -494,7 +498,7 @@ export const forkConversation = (id, messageId) => _json('POST', `${_conv(id)}/f
  * @param {string} messageId
  * @returns {Promise<Conversation>}
  */
-export const switchBranch = (id, messageId) => _json('PUT', `${_conv(id)}/branch`, { message_id: messageId });
+export const switchBranch = (id, messageId) => requestJson('PUT', `${_conv(id)}/branch`, { message_id: messageId });
 
 /**
  * A page of the current branch: the newest, or older than `before`, newer than `after`,
@@ -509,7 +513,7 @@ export function listMessages(id, where = {}) {
     const value = where[key];
     if (value) query.set(key, value);
   }
-  return _json('GET', `${_conv(id)}/messages?${query}`);
+  return requestJson('GET', `${_conv(id)}/messages?${query}`);
 }
 
 /**
@@ -541,7 +545,7 @@ export async function stopRun(runId) {
  */
 export async function getMe() {
   /** @type {Me} */
-  const me = await _json('GET', '/api/auth/me');
+  const me = await requestJson('GET', '/api/auth/me');
   _mode = me.mode;
   return me;
 }
@@ -577,13 +581,13 @@ export async function logout() {
 }
 
 /** @returns {Promise<{items: Token[]}>} the user's API tokens */
-export const listTokens = () => _json('GET', '/api/tokens');
+export const listTokens = () => requestJson('GET', '/api/tokens');
 
 /**
  * @param {string} name
  * @returns {Promise<NewToken>}
  */
-export const createToken = (name) => _json('POST', '/api/tokens', { name });
+export const createToken = (name) => requestJson('POST', '/api/tokens', { name });
 
 /**
  * @param {string} id
@@ -600,7 +604,7 @@ export async function revokeToken(id) {
  */
 export async function getShare(id) {
   try {
-    return await _json('GET', `${_conv(id)}/share`);
+    return await requestJson('GET', `${_conv(id)}/share`);
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) return null;
     throw error;
@@ -613,10 +617,10 @@ export async function getShare(id) {
  * @param {boolean} includeFiles
  * @returns {Promise<Share>}
  */
-export const putShare = (id, includeFiles) => _json('PUT', `${_conv(id)}/share`, { include_files: includeFiles });
+export const putShare = (id, includeFiles) => requestJson('PUT', `${_conv(id)}/share`, { include_files: includeFiles });
 
 /** @returns {Promise<{items: Share[]}>} the user's shared links, newest first */
-export const listShares = () => _json('GET', '/api/shares');
+export const listShares = () => requestJson('GET', '/api/shares');
 
 /**
  * Revoke a shared link: its page is gone (404) for everyone.
@@ -641,7 +645,7 @@ export const shareLink = (share) => new URL(share.url, location.origin).href;
  * @param {'json' | 'markdown'} format
  * @returns {string}
  */
-export const exportUrl = (id, format) => `${_conv(id)}/export?${new URLSearchParams({ format })}`;
+export const exportUrl = (id, format) => url(`${_conv(id)}/export?${new URLSearchParams({ format })}`);
 
 /**
  * Import a file of conversations (Parley JSON, ChatGPT's or Claude's conversations.json).
@@ -666,7 +670,7 @@ export async function importFile(file) {
 export async function uploadFile(file) {
   const body = new FormData();
   body.append('file', file, file.name);
-  const response = await fetch('/api/files', {
+  const response = await fetch(url('/api/files'), {
     method: 'POST',
     headers: { Accept: 'application/json', 'X-Parley-Upload': '1' },
     body,
@@ -680,7 +684,7 @@ export async function uploadFile(file) {
 }
 
 /** @param {string} id  an uploaded file's */
-export const fileUrl = (id) => `/api/files/${encodeURIComponent(id)}`;
+export const fileUrl = (id) => url(`/api/files/${encodeURIComponent(id)}`);
 
 /**
  * Post a prompt; resolves once the server has accepted it (2xx) with the event stream.
@@ -764,4 +768,39 @@ export function attachRun(runId, afterId, signal) {
     headers,
     signal,
   });
+}
+
+/**
+ * The owner's rating of a reply (`feedback` of a listed reply; null: not rated).
+ * @typedef {object} Feedback
+ * @property {'good' | 'bad'} rating
+ * @property {string | null} [comment]
+ */
+
+/** @typedef {Message & {feedback?: Feedback | null}} RatedMessage  a listed message, with its rating */
+
+/**
+ * @param {string} conversationId
+ * @param {string} messageId
+ */
+const _feedbackPath = (conversationId, messageId) => `${_conv(conversationId)}/messages/${encodeURIComponent(messageId)}/feedback`;
+
+/**
+ * Rate a reply, replacing its rating and comment.
+ * @param {string} conversationId
+ * @param {string} messageId
+ * @param {'good' | 'bad'} rating
+ * @param {string | null} comment
+ * @returns {Promise<Feedback>}
+ */
+export const rateReply = (conversationId, messageId, rating, comment) =>
+  requestJson('PUT', _feedbackPath(conversationId, messageId), { rating, comment });
+
+/**
+ * Take back a reply's rating (done already if it had none).
+ * @param {string} conversationId
+ * @param {string} messageId
+ */
+export async function clearRating(conversationId, messageId) {
+  await _request('DELETE', _feedbackPath(conversationId, messageId));
 }

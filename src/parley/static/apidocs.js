@@ -2,8 +2,10 @@
 // page runs under Parley's Content-Security-Policy.
 /* global SwaggerUIBundle */
 // @ts-nocheck
+// Parley's root (a path when it is mounted in another app): the page's parley-root meta.
+const root = document.querySelector('meta[name="parley-root"]')?.getAttribute('content') || '/';
 SwaggerUIBundle({
-  url: '/openapi.json',
+  url: `${root}openapi.json`,
   dom_id: '#swagger-ui',
   deepLinking: true,
 });

@@ -22,6 +22,7 @@ import { SettingsDialog } from './settingsdialog.js';
 import { ShortcutsDialog } from './shortcutsdialog.js';
 import { Sidebar } from './sidebar.js';
 import { TokensDialog } from './tokens.js';
+import { parleyPath, url } from './root.js';
 
 const newChat = byId('new-chat', HTMLButtonElement);
 const searchOpen = byId('search-open', HTMLButtonElement);
@@ -103,7 +104,7 @@ const chat = new Chat(
       _show(conversation.id, true);
     },
     missing() {
-      history.replaceState(null, '', '/');
+      history.replaceState(null, '', _path(null));
       sidebar.setActive(null);
       void sidebar.refresh();
     },
@@ -300,12 +301,12 @@ const account = new Account(
  * @returns {string}
  */
 function _path(id) {
-  return id === null ? '/' : `/c/${encodeURIComponent(id)}`;
+  return url(id === null ? '/' : `/c/${encodeURIComponent(id)}`);
 }
 
 /** @returns {string | null} the conversation the URL names */
 function _idFromLocation() {
-  const match = /^\/c\/([^/]+)\/?$/.exec(location.pathname);
+  const match = /^\/c\/([^/]+)\/?$/.exec(parleyPath(location.pathname) ?? '');
   if (!match) return null;
   try {
     return decodeURIComponent(match[1]);

@@ -3,6 +3,7 @@
 
 import { ApiError, login } from './api.js';
 import { byId, describeError } from './dom.js';
+import { parleyPath, url as rooted } from './root.js';
 
 const form = byId('login-form', HTMLFormElement);
 const name = byId('login-name', HTMLInputElement);
@@ -11,7 +12,8 @@ const error = byId('login-error', HTMLElement);
 const submit = byId('login-submit', HTMLButtonElement);
 
 /**
- * Where to go once logged in: `next` if it is a path on this site, else "/". `next` comes
+ * Where to go once logged in: `next` if it is a path of Parley's on this site, else Parley's
+ * start page. `next` comes
  * from the URL, so anyone can craft it: a value like "//evil.example", "/\evil.example" or
  * "/\t/evil.example" would leave the site (browsers read "\" as "/" and drop tabs and
  * newlines), which would make this page an open redirect. So besides the string checks the
@@ -20,15 +22,18 @@ const submit = byId('login-submit', HTMLButtonElement);
  * @returns {string}
  */
 function _destination(next) {
-  if (!next || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return '/';
+  const start = rooted('/');
+  if (!next || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return start;
   /** @type {URL} */
   let url;
   try {
     url = new URL(next, location.origin);
   } catch {
-    return '/';
+    return start;
   }
-  if (url.origin !== location.origin || url.pathname === '/login') return '/';
+  // Mounted under a path, Parley sends only its own pages here: not the host app's.
+  const own = parleyPath(url.pathname);
+  if (url.origin !== location.origin || own === null || own === '/login') return start;
   return url.pathname + url.search + url.hash;
 }
 

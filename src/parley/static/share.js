@@ -6,6 +6,7 @@
 // web/security.py refuses other bodies, which is what keeps cross-site forms out.
 
 import { describeError } from './dom.js';
+import { url } from './root.js';
 
 /**
  * @typedef {object} Copied
@@ -36,7 +37,7 @@ async function _detail(response) {
  * @returns {Promise<string>}
  */
 async function _continue(shareId) {
-  const response = await fetch(`/api/shared/${encodeURIComponent(shareId)}/continue`, {
+  const response = await fetch(url(`/api/shared/${encodeURIComponent(shareId)}/continue`), {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
     body: '{}',
@@ -58,7 +59,7 @@ if (button instanceof HTMLButtonElement && status) {
     try {
       const id = await _continue(shareId);
       status.textContent = 'Opening your copy…';
-      location.assign(`/c/${encodeURIComponent(id)}`);
+      location.assign(url(`/c/${encodeURIComponent(id)}`));
     } catch (error) {
       status.textContent = describeError(error);
       button.disabled = false;

@@ -30,6 +30,8 @@ import brotli  # type: ignore[import-untyped]
 import rcssmin  # type: ignore[import-untyped]
 import rjsmin  # type: ignore[import-untyped]
 
+from .mount import under
+
 __all__ = ["IMMUTABLE", "REVALIDATE", "Asset", "Assets", "matches"]
 
 # A year: the longest lifetime caches honour. `immutable`: not even a reload revalidates.
@@ -148,10 +150,13 @@ class Assets:
             name: _compressed(name, _minified(name, body)) for name, body in bodies.items()
         }
         self._pages = {
-            name: _compressed(name, bodies[name].replace(b'"/static/', f'"{self.prefix}'.encode()))
+            name: bodies[name].replace(b'"/static/', f'"{self.prefix}'.encode())
             for name in _PAGES
             if name in bodies
         }
+        # By the root they are served under: "" on its own, the mount's path when mounted
+        # (in practice one root per app, compressed once).
+        self._rooted: dict[tuple[str, str], Asset] = {}
 
     def file(self, name: str) -> Asset | None:
         """A static file by its path under `static/`, minified (never a path outside it: only
@@ -162,6 +167,9 @@ class Assets:
         """A static file as written."""
         return self._source.get(name)
 
-    def page(self, name: str) -> Asset:
-        """A page, its asset references versioned."""
-        return self._pages[name]
+    def page(self, name: str, root: str = "") -> Asset:
+        """A page, its asset references versioned, its URLs under `root` (web/mount.py)."""
+        key = (name, root)
+        if (found := self._rooted.get(key)) is None:
+            found = self._rooted[key] = _compressed(name, under(self._pages[name], root))
+        return found

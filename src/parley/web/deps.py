@@ -6,8 +6,10 @@ filled in by its lifespan; nothing else reads `app.state`.
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 
@@ -22,6 +24,24 @@ from .assets import Assets
 from .identity import authenticate
 
 LOCAL_OWNER = "local"
+
+
+@dataclass(frozen=True, slots=True)
+class Asker:
+    """Who asks for a reply: what `create_app(deps=...)`'s factory is given, to build the
+    agent's `deps` (its tools read them as `ctx.deps`)."""
+
+    #: The owner of the conversation: the user's id in accounts mode, "local" in local mode.
+    user_id: str
+    #: The user's name in accounts mode; None in local mode (there is no account).
+    user_name: str | None
+    #: The request that started the reply. The reply outlives it (it goes on when the browser
+    #: leaves), so read what you need from it in the factory, not later in a tool.
+    request: Request
+
+
+#: Builds an agent's `deps` for a reply; may be `async`.
+DepsFactory = Callable[[Asker], Any]
 
 
 @dataclass
@@ -39,6 +59,8 @@ class Services:
     login_limits: LoginLimits | None = None
     # The operator's MCP servers (none configured: an empty set).
     tools: McpServers | None = None
+    # create_app's `deps`: the agent's deps for each reply, from who asks.
+    deps_factory: DepsFactory | None = None
 
 
 def services(request: Request) -> Services:
@@ -98,6 +120,19 @@ async def current_owner(s: ServicesDep, user: Annotated[User | None, Depends(cur
     return user.id
 
 
+async def agent_deps(
+    request: Request,
+    s: ServicesDep,
+    owner: Annotated[str, Depends(current_owner)],
+    user: Annotated[User | None, Depends(current_user)],
+) -> Any:
+    """The `deps` of the reply this request starts: None without a factory."""
+    if s.deps_factory is None:
+        return None
+    made = s.deps_factory(Asker(owner, user.name if user else None, request))
+    return await made if inspect.isawaitable(made) else made
+
+
 def _catalog(s: ServicesDep) -> Catalog:
     return s.catalog
 
@@ -116,3 +151,4 @@ AccountsDep = Annotated[Accounts, Depends(_accounts)]
 LoginLimitsDep = Annotated[LoginLimits, Depends(_login_limits)]
 UserDep = Annotated[User | None, Depends(current_user)]
 ToolsDep = Annotated[McpServers, Depends(_tools)]
+AgentDeps = Annotated[Any, Depends(agent_deps)]

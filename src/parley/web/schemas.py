@@ -18,6 +18,7 @@ from ..chat.approvals import Decision
 from ..chat.models import (
     AttachmentPart,
     Conversation,
+    Feedback,
     FilePart,
     Status,
     ThinkingPart,
@@ -199,6 +200,8 @@ class ListedMessage(BaseModel):
     created_at: datetime
     # Every version at this position, oldest first, this one included.
     siblings: list[str]
+    # The owner's rating of a reply (PUT …/messages/{id}/feedback); null: not rated, or a prompt.
+    feedback: Feedback | None = None
 
 
 class MessagePage(BaseModel):

@@ -11,6 +11,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..settings import Settings
+from .mount import route_path
 
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -52,7 +53,7 @@ class RequestGuard:
             await refuse(send, 421, "This server does not answer to that host name.")
             return
         if scope["method"] in _UNSAFE:
-            upload = scope["method"] == "POST" and scope["path"] == UPLOAD_PATH
+            upload = scope["method"] == "POST" and route_path(scope) == UPLOAD_PATH
             problem = _cross_site_problem(headers, scope.get("scheme", "http"), host, upload)
             if problem is not None:
                 await refuse(send, *problem)
@@ -202,11 +203,11 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        upload = scope["method"] == "POST" and scope["path"] == UPLOAD_PATH
+        upload = scope["method"] == "POST" and route_path(scope) == UPLOAD_PATH
         if (
             self.max_import_bytes is not None
             and scope["method"] == "POST"
-            and scope["path"] == IMPORT_PATH
+            and route_path(scope) == IMPORT_PATH
         ):
             # Not buffered here: the route streams the body to a temporary file and answers
             # 413 itself past the limit, so a large import never sits whole in memory.

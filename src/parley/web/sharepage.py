@@ -49,8 +49,8 @@ def _e(text: str) -> str:
     return escape(text, quote=True)
 
 
-def _head(title: str, assets: str, *, script: bool) -> str:
-    p = _e(assets)
+def _head(title: str, assets: str, *, script: bool, root: str = "") -> str:
+    p = _e(root + assets)
     scripts = f'<script type="module" src="{p}share.js"></script>\n' if script else ""
     # noindex: a share link is for whom its owner gives it to, not for search engines (the
     # X-Robots-Tag header says the same for clients that do not read the page). no-referrer:
@@ -63,6 +63,7 @@ def _head(title: str, assets: str, *, script: bool) -> str:
         '<meta name="color-scheme" content="light dark">\n'
         '<meta name="robots" content="noindex, nofollow">\n'
         '<meta name="referrer" content="no-referrer">\n'
+        f'<meta name="parley-root" content="{_e(root)}/">\n'
         f"<title>{_e(title)}</title>\n"
         f'<link rel="icon" href="{p}favicon.svg" type="image/svg+xml">\n'
         f'<link rel="stylesheet" href="{p}style.css">\n'
@@ -75,7 +76,9 @@ def _head(title: str, assets: str, *, script: bool) -> str:
     )
 
 
-def share_page(shared: Shared, assets: str, *, can_continue: bool, login: bool) -> str:
+def share_page(
+    shared: Shared, assets: str, *, can_continue: bool, login: bool, root: str = ""
+) -> str:
     """The page of a share. `assets`: the versioned prefix of the front end's files;
     `can_continue`: offer "Continue in my chats"; `login`: else offer logging in to do it."""
     title = shared.title
@@ -84,7 +87,7 @@ def share_page(shared: Shared, assets: str, *, can_continue: bool, login: bool) 
     if not body:
         body = '<p class="share__empty">This conversation has no messages.</p>'
     return (
-        _head(f"{title} · Shared · Parley", assets, script=can_continue)
+        _head(f"{title} · Shared · Parley", assets, script=can_continue, root=root)
         + '<body class="share-page">\n'
         + '<header class="share-bar"><span class="brand">Parley</span></header>\n'
         + '<main class="share" id="main">\n'
@@ -92,7 +95,7 @@ def share_page(shared: Shared, assets: str, *, can_continue: bool, login: bool) 
         + f'<h1 class="share__title">{_e(title)}</h1>\n'
         + '<p class="share__when">Shared conversation · snapshot of '
         + f'<time datetime="{_e(when.isoformat())}">{_e(_date(when))}</time></p>\n'
-        + _actions(shared.id, can_continue=can_continue, login=login)
+        + _actions(shared.id, can_continue=can_continue, login=login, root=root)
         + "</header>\n"
         + '<section class="share__log" aria-labelledby="share-messages">\n'
         + '<h2 class="visually-hidden" id="share-messages">Messages</h2>\n'
@@ -101,11 +104,11 @@ def share_page(shared: Shared, assets: str, *, can_continue: bool, login: bool) 
     )
 
 
-def missing_page(assets: str) -> str:
+def missing_page(assets: str, root: str = "") -> str:
     """What a share id that names nothing (never did, revoked, or its conversation deleted)
     shows: the same words whichever it is."""
     return (
-        _head("Not found · Parley", assets, script=False)
+        _head("Not found · Parley", assets, script=False, root=root)
         + '<body class="share-page">\n'
         + '<header class="share-bar"><span class="brand">Parley</span></header>\n'
         + '<main class="share" id="main">\n'
@@ -116,7 +119,7 @@ def missing_page(assets: str) -> str:
     )
 
 
-def _actions(share_id: str, *, can_continue: bool, login: bool) -> str:
+def _actions(share_id: str, *, can_continue: bool, login: bool, root: str) -> str:
     if can_continue:
         return (
             '<div class="share__actions">\n'
@@ -126,11 +129,11 @@ def _actions(share_id: str, *, can_continue: bool, login: bool) -> str:
             "</div>\n"
         )
     if login:
-        target = _e(quote(f"/s/{share_id}", safe="/"))
+        target = _e(quote(f"{root}/s/{share_id}", safe="/"))
         return (
             '<p class="share__actions">'
-            f'<a href="/login?next={target}">Log in</a> to continue this conversation in your '
-            "own chats.</p>\n"
+            f'<a href="{_e(root)}/login?next={target}">Log in</a> to continue this '
+            "conversation in your own chats.</p>\n"
         )
     return ""
 
@@ -224,7 +227,8 @@ def _attachment(part: AttachmentPart, shared: Shared) -> str:
     if shared.file(part.id) is None:
         # Not included by the owner (or not carried): no name, no link, only what it was.
         return f'<span class="file-chip share__withheld">{_withheld(part.media_type)}</span>'
-    url = _e(f"/s/{quote(shared.id, safe='')}/files/{quote(part.id, safe='')}")
+    # Relative to the page (/s/<id>), so it holds wherever Parley is mounted.
+    url = _e(f"{quote(shared.id, safe='')}/files/{quote(part.id, safe='')}")
     meta = f"{_type_label(part.media_type)} · {_size(part.size)}"
     text = (
         f'<span class="file-chip__name">{_e(part.name)}</span>'

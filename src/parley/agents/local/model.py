@@ -49,6 +49,12 @@ def bundled_model_path() -> Path | None:
     return path if path.is_file() else None
 
 
+def llama_cpp_installed() -> bool:
+    """Whether llama-cpp-python is there to run a GGUF file (the `parley[local]` extra, as is
+    the bundled file), found without importing it: loading llama.cpp takes a while."""
+    return importlib.util.find_spec("llama_cpp") is not None
+
+
 def chat_messages(messages: Sequence[ModelMessage], instructions: str | None) -> list[ChatMessage]:
     """Pydantic AI's history as the role/content messages a chat template expects.
 

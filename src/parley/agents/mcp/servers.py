@@ -19,15 +19,16 @@ import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from fastmcp.client.transports import StdioTransport
 from pydantic import BaseModel
-from pydantic_ai.mcp import MCPToolset
 from pydantic_ai.tools import RunContext, ToolDefinition
 from pydantic_ai.toolsets import AbstractToolset
 
 from .config import Approval, ServerConfig, is_read_only, needs_approval, read_config
+
+if TYPE_CHECKING:
+    from pydantic_ai.mcp import MCPToolset
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +207,11 @@ async def _hold(
 
 
 def _connect(config: ServerConfig, timeout: float) -> MCPToolset[Any]:
+    # Imported here: the MCP client is most of a second of start-up, for servers that most
+    # deployments do not configure.
+    from fastmcp.client.transports import StdioTransport
+    from pydantic_ai.mcp import MCPToolset
+
     if config.command is not None:
         # The process gets the MCP SDK's small default environment (PATH, HOME, …) and the
         # entry's `env`: never Parley's own (database URL, provider keys). keep_alive=False:

@@ -12,8 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import fastapi_offline
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+
+from ..mount import root, under
 
 SWAGGER_UI = Path(fastapi_offline.__file__).parent / "static"
 
@@ -24,6 +26,7 @@ _PAGE = """<!doctype html>
 <head>
 <meta charset="utf-8">
 <title>Parley API</title>
+<meta name="parley-root" content="/">
 <link rel="icon" href="/static/favicon.svg">
 <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
 </head>
@@ -37,5 +40,6 @@ _PAGE = """<!doctype html>
 
 
 @router.get("/docs")
-async def api_docs() -> HTMLResponse:
-    return HTMLResponse(_PAGE, headers={"Cache-Control": "no-cache"})
+async def api_docs(request: Request) -> HTMLResponse:
+    page = under(_PAGE.encode(), root(request.scope))
+    return HTMLResponse(page, headers={"Cache-Control": "no-cache"})

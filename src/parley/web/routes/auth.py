@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, StringConstraints
 from ...chat.text import check_text
 from ..deps import AccountsDep, LoginLimitsDep, SettingsDep, UserDep
 from ..identity import SESSION_COOKIE
+from ..mount import root
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -79,7 +80,8 @@ async def login(
         httponly=True,  # no script can read it, XSS or not
         samesite="strict",  # never sent on requests that another site starts
         secure=request.url.scheme == "https",
-        path="/",
+        # Parley's own paths only: mounted in another app, the host's other pages never see it.
+        path=f"{root(request.scope)}/",
     )
     return LoggedIn(user=UserOut(id=user.id, name=user.name))
 
@@ -89,5 +91,7 @@ async def logout(request: Request, accounts: AccountsDep) -> Response:
     if session_id := request.cookies.get(SESSION_COOKIE):
         await accounts.end_session(session_id)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    response.delete_cookie(
+        SESSION_COOKIE, path=f"{root(request.scope)}/", httponly=True, samesite="strict"
+    )
     return response

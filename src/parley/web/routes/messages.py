@@ -13,7 +13,7 @@ from ...chat.models import Message
 from ...runs.run import Run
 from ...settings import Settings
 from .. import sse
-from ..deps import Owner, RunsDep, SettingsDep, StoreDep
+from ..deps import AgentDeps, Owner, RunsDep, SettingsDep, StoreDep
 from ..schemas import AnswerToolCalls, MessagePage, SendMessage
 from .conversations import NOT_FOUND
 
@@ -97,10 +97,11 @@ async def send_message(
     owner: Owner,
     runs: RunsDep,
     settings: SettingsDep,
+    deps: AgentDeps,
 ) -> EventSourceResponse:
     _check_length(body, settings)
     try:
-        run = await runs.start(owner, conversation_id, body.prompt, files=body.files)
+        run = await runs.start(owner, conversation_id, body.prompt, files=body.files, deps=deps)
     except FileRefused as exc:
         raise HTTPException(exc.status, exc.detail) from None
     return _events(run)
@@ -124,13 +125,14 @@ async def edit_message(
     owner: Owner,
     runs: RunsDep,
     settings: SettingsDep,
+    deps: AgentDeps,
 ) -> EventSourceResponse:
     """Send a new version of a prompt: a sibling of it, answered on a new branch (the old
     versions stay, reachable with PUT …/branch). Same events as sending."""
     _check_length(body, settings)
     try:
         run = await runs.start(
-            owner, conversation_id, body.prompt, edit_of=message_id, files=body.files
+            owner, conversation_id, body.prompt, edit_of=message_id, files=body.files, deps=deps
         )
     except FileRefused as exc:
         raise HTTPException(exc.status, exc.detail) from None
@@ -147,11 +149,11 @@ async def edit_message(
     },
 )
 async def regenerate_message(
-    conversation_id: str, message_id: str, owner: Owner, runs: RunsDep
+    conversation_id: str, message_id: str, owner: Owner, runs: RunsDep, deps: AgentDeps
 ) -> EventSourceResponse:
     """Answer a reply's prompt again: a new version of the reply, beside it (failed, stopped
     and interrupted replies too). No `user` event: the prompt is the one stored."""
-    run = await runs.start(owner, conversation_id, regenerate=message_id)
+    run = await runs.start(owner, conversation_id, regenerate=message_id, deps=deps)
     return _events(run)
 
 
@@ -165,13 +167,18 @@ async def regenerate_message(
     },
 )
 async def answer_tool_calls(
-    conversation_id: str, message_id: str, body: AnswerToolCalls, owner: Owner, runs: RunsDep
+    conversation_id: str,
+    message_id: str,
+    body: AnswerToolCalls,
+    owner: Owner,
+    runs: RunsDep,
+    deps: AgentDeps,
 ) -> EventSourceResponse:
     """Approve or deny the tool calls a reply waits on (`awaiting_approval`), every pending one
     at once; an approval may run the tool with edited `args` (checked against the tool's
     schema). The reply then goes on as a new run on the same message: same events as
     regenerating, its `start` message holding the parts so far with the decisions."""
-    run = await runs.resume(owner, conversation_id, message_id, body.decisions)
+    run = await runs.resume(owner, conversation_id, message_id, body.decisions, deps)
     return _events(run)
 
 

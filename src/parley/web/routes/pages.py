@@ -8,9 +8,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ... import __version__
+from ...version import __version__
 from ..assets import IMMUTABLE, REVALIDATE, Asset, matches
 from ..deps import AssetsDep, Owner, ServicesDep, SettingsDep, UserDep
+from ..mount import root
 from ..schemas import Info
 
 STATIC = Path(__file__).resolve().parent.parent.parent / "static"
@@ -34,15 +35,16 @@ def _send(request: Request, asset: Asset, cache_control: str) -> Response:
 async def index(
     request: Request, settings: SettingsDep, user: UserDep, assets: AssetsDep
 ) -> Response:
+    prefix = root(request.scope)
     if settings.auth == "accounts" and user is None:
         target = quote(request.url.path, safe="/")
-        return RedirectResponse(f"/login?next={target}", status_code=303)
-    return _send(request, assets.page("index.html"), REVALIDATE)
+        return RedirectResponse(f"{prefix}/login?next={target}", status_code=303)
+    return _send(request, assets.page("index.html", prefix), REVALIDATE)
 
 
 @pages.get("/login")
 async def login_page(request: Request, assets: AssetsDep) -> Response:
-    return _send(request, assets.page("login.html"), REVALIDATE)
+    return _send(request, assets.page("login.html", root(request.scope)), REVALIDATE)
 
 
 @pages.get("/assets/{version}/{name:path}")

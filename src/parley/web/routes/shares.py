@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from ...chat.archive.errors import NotConvertible
@@ -23,6 +23,7 @@ from ...chat.archive.importer import FileLimits
 from ...chat.models import Conversation
 from ...chat.shares import Share, Shares
 from ..deps import LOCAL_OWNER, AssetsDep, Owner, SettingsDep, StoreDep, UserDep
+from ..mount import root
 from ..schemas import SharedConversation, ShareLink, ShareList, ShareSettings
 from ..sharepage import missing_page, share_page
 
@@ -67,12 +68,12 @@ async def _viewer(settings: SettingsDep, user: UserDep) -> Viewer:
 ViewerDep = Annotated[Viewer, Depends(_viewer)]
 
 
-def _link(share: Share) -> ShareLink:
+def _link(share: Share, request: Request) -> ShareLink:
     return ShareLink(
         id=share.id,
         conversation_id=share.conversation_id,
         title=share.title,
-        url=f"/s/{share.id}",
+        url=f"{root(request.scope)}/s/{share.id}",
         include_files=share.include_files,
         created_at=share.created_at,
         updated_at=share.updated_at,
@@ -83,12 +84,14 @@ def _link(share: Share) -> ShareLink:
 
 
 @router.get("/conversations/{conversation_id}/share", responses={404: {"description": NOT_SHARED}})
-async def get_share(conversation_id: str, owner: Owner, shares: SharesDep) -> ShareLink:
+async def get_share(
+    request: Request, conversation_id: str, owner: Owner, shares: SharesDep
+) -> ShareLink:
     """The conversation's share link, if it is shared."""
     share = await shares.get(owner, conversation_id)
     if share is None:
         raise HTTPException(404, NOT_SHARED)
-    return _link(share)
+    return _link(share, request)
 
 
 @router.put(
@@ -96,6 +99,7 @@ async def get_share(conversation_id: str, owner: Owner, shares: SharesDep) -> Sh
     responses={201: {"description": "Shared now."}, 404: {"description": "No such conversation."}},
 )
 async def put_share(
+    request: Request,
     conversation_id: str,
     body: ShareSettings,
     owner: Owner,
@@ -110,13 +114,13 @@ async def put_share(
         raise HTTPException(404, "No such conversation.")
     share, created = found
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    return _link(share)
+    return _link(share, request)
 
 
 @router.get("/shares")
-async def list_shares(owner: Owner, shares: SharesDep) -> ShareList:
+async def list_shares(request: Request, owner: Owner, shares: SharesDep) -> ShareList:
     """Your share links, the most recently shared or updated first."""
-    return ShareList(items=[_link(s) for s in await shares.owned_by(owner)])
+    return ShareList(items=[_link(s, request) for s in await shares.owned_by(owner)])
 
 
 @router.delete("/shares/{share_id}", status_code=204, responses={404: {"description": NO_SHARE}})
@@ -139,16 +143,21 @@ def _refuse(viewer: Viewer) -> None:
 
 @public.get("/s/{share_id}", include_in_schema=False)
 async def shared_page(
-    share_id: str, viewer: ViewerDep, shares: SharesDep, assets: AssetsDep
+    request: Request, share_id: str, viewer: ViewerDep, shares: SharesDep, assets: AssetsDep
 ) -> Response:
+    prefix = root(request.scope)
     if not viewer.may_view:
-        target = quote(f"/s/{share_id}", safe="/")
-        return RedirectResponse(f"/login?next={target}", status_code=303, headers=_PRIVATE)
+        target = quote(f"{prefix}/s/{share_id}", safe="/")
+        return RedirectResponse(f"{prefix}/login?next={target}", status_code=303, headers=_PRIVATE)
     shared = await shares.shared(share_id)
     if shared is None:
-        return HTMLResponse(missing_page(assets.prefix), status_code=404, headers=_PRIVATE)
+        return HTMLResponse(missing_page(assets.prefix, prefix), status_code=404, headers=_PRIVATE)
     page = share_page(
-        shared, assets.prefix, can_continue=viewer.owner is not None, login=viewer.owner is None
+        shared,
+        assets.prefix,
+        can_continue=viewer.owner is not None,
+        login=viewer.owner is None,
+        root=prefix,
     )
     return HTMLResponse(page, headers=_PRIVATE)
 
