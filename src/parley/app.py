@@ -31,6 +31,8 @@ from .chat.store import Store
 from .db.clock import now
 from .db.engine import create_engine
 from .db.migrate import upgrade
+from .observe.metrics import Metrics
+from .observe.tracing import Tracing
 from .render import highlight_css
 from .runs.service import Runs
 from .settings import Settings
@@ -38,7 +40,9 @@ from .version import __version__
 from .web import errors
 from .web.assets import Assets
 from .web.deps import DepsFactory, Services, current_owner
+from .web.observe import RequestObserver
 from .web.routes import (
+    ag_ui,
     apidocs,
     archive,
     auth,
@@ -46,8 +50,10 @@ from .web.routes import (
     conversations,
     feedback,
     files,
+    health,
     inspect,
     messages,
+    metrics,
     pages,
     runs,
     search,
@@ -55,9 +61,11 @@ from .web.routes import (
     tokens,
     tools,
     usage,
+    vercel_ai,
 )
 from .web.security import BodySizeLimit, RequestGuard, SecurityHeaders
 from .web.startup import Lifecycle, StartOnFirstRequest
+from .web.tracing import HideQueryValues, telemetry
 
 
 def create_app(
@@ -83,6 +91,10 @@ def create_app(
     offer = build_catalog(chosen, choices, model_label(chosen))
     # The operator's MCP servers: read now (a broken file stops start-up), started below.
     mcp = McpServers.from_file(settings.mcp_config)
+    # Prometheus metrics of this app alone (PARLEY_METRICS), served at /metrics.
+    metrics_ = Metrics() if settings.metrics else None
+    # OpenTelemetry traces when the operator set them up (OTEL_* or their own provider).
+    tracing = Tracing.configure(settings)
     services = Services(
         settings,
         model=offer.default.id,
@@ -101,6 +113,7 @@ def create_app(
             max_overflow=settings.database_max_overflow,
             pool_timeout=settings.database_pool_timeout,
         )
+        tracing.instrument(engine)
         await upgrade(engine)
         passwords = Passwords(
             time_cost=settings.password_time_cost, memory_cost=settings.password_memory_kib
@@ -110,7 +123,17 @@ def create_app(
         services.login_limits = LoginLimits(
             engine, settings.login_attempts, settings.login_attempts_per_address
         )
-        services.runs = runs_ = Runs(store, chosen, offer, settings, tools=mcp)
+        services.runs = runs_ = Runs(
+            store,
+            chosen,
+            offer,
+            settings,
+            tools=mcp,
+            metrics=metrics_,
+            capabilities=tracing.capabilities(),
+        )
+        if metrics_ is not None:
+            metrics_.watch_database(engine)
         if engine.dialect.name == "sqlite":
             # One process per SQLite file: whatever is still running was left by a dead one.
             await runs_.run_store.interrupt()
@@ -135,6 +158,7 @@ def create_app(
             passwords.close()
             if agent is None:
                 close_agent(chosen, choices)
+            await tracing.shutdown()
 
     lifecycle = Lifecycle(lifespan)
     # FastAPI's own docs page loads its scripts from a CDN: Parley serves its own (apidocs).
@@ -144,6 +168,8 @@ def create_app(
         lifespan=lifecycle.context,
         docs_url=None,
         redoc_url=None,
+        # A span per HTTP request, by route (web/tracing.py), when tracing is on.
+        telemetry=telemetry(tracing),
     )
     app.state.services = services
     errors.install(app)
@@ -163,6 +189,9 @@ def create_app(
     api.include_router(shares.router)
     api.include_router(feedback.router)
     api.include_router(inspect.router)
+    # Other front ends' protocols (runs/protocols/): the same runs, owner checks and limits.
+    api.include_router(vercel_ai.router)
+    api.include_router(ag_ui.router)
     app.include_router(api)
     # A shared conversation's page and snapshot decide who may see them themselves
     # (PARLEY_PUBLIC_SHARES): they cannot need a user the way the rest of /api does.
@@ -171,6 +200,9 @@ def create_app(
     app.include_router(auth.router, prefix="/api")
     app.include_router(pages.pages)
     app.include_router(apidocs.router)
+    # For load balancers, orchestrators and scrapers: outside /api, no user (they decide).
+    app.include_router(health.router)
+    app.include_router(metrics.router)
     app.mount("/docs/assets", StaticFiles(directory=apidocs.SWAGGER_UI), name="apidocs")
 
     # Innermost: what it compresses is the final body. Event streams are left alone (its
@@ -184,6 +216,10 @@ def create_app(
     )
     app.add_middleware(RequestGuard, settings=settings)
     app.add_middleware(SecurityHeaders)
+    # Outside the guards, so that what they refuse is counted and has a request id.
+    app.add_middleware(RequestObserver, settings=settings, metrics=metrics_)
+    # Content off, a query string's values stay out of the request's span.
+    app.add_middleware(HideQueryValues, tracing=tracing)
     # Outermost: mounted in another app, no lifespan ran, and the first request starts Parley.
     app.add_middleware(StartOnFirstRequest, lifecycle=lifecycle)
     return app

@@ -180,6 +180,35 @@ class Settings(BaseSettings):
             "(stdio `command` or `url`), with Parley's `disabled` and `approval` keys."
         ),
     )
+    # -- Operating it (docs: README "Operate it") ------------------------------------------
+    metrics: bool = Field(
+        default=False,
+        description=(
+            "Serve Prometheus metrics at /metrics. In accounts mode only to "
+            "PARLEY_METRICS_ALLOWED addresses or with PARLEY_METRICS_TOKEN as a bearer token."
+        ),
+    )
+    metrics_allowed: list[str] = Field(
+        default=["127.0.0.1", "::1"],
+        description="Addresses (or CIDR networks) that may read /metrics in accounts mode.",
+    )
+    metrics_token: str | None = Field(
+        default=None,
+        description="A bearer token that may read /metrics in accounts mode (a scraper's).",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description=(
+            "json: one JSON object per log line, with request id, run id, user id and trace id."
+        ),
+    )
+    trace_content: bool = Field(
+        default=False,
+        description=(
+            "Put prompts, replies and tool arguments in OpenTelemetry spans (off: only their "
+            "sizes, models, token counts and timings)."
+        ),
+    )
 
     def sqlite_path(self) -> Path | None:
         """The SQLite file behind `database_url`, if it is one."""

@@ -48,7 +48,7 @@ class World:
 
 @pytest.fixture
 def world(make_client: Callable[..., TestClient]) -> World:
-    client = make_client(Echo().agent(), auth="accounts")
+    client = make_client(Echo().agent(), auth="accounts", metrics=True)
     accounts: Accounts = client.app.state.services.accounts  # type: ignore[attr-defined]
     tokens: dict[str, str] = {}
     for name in ("alice", "bob"):
@@ -68,6 +68,8 @@ def world(make_client: Callable[..., TestClient]) -> World:
 #   public:     a static page or document, no data
 #   shared:     a shared conversation: anonymous 401 (PARLEY_PUBLIC_SHARES is off), any user
 #               2xx (a share link grants its snapshot to whoever has it), and nothing else
+#   operator:   the operator's scraper only (PARLEY_METRICS_ALLOWED addresses, or
+#               PARLEY_METRICS_TOKEN): 404 to anonymous and to every user, session or API token
 MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/api/auth/me"): "open",
     ("POST", "/api/auth/login"): "open",
@@ -113,6 +115,12 @@ MATRIX: dict[tuple[str, str], str] = {
     ("DELETE", "/api/conversations/{conversation_id}/messages/{message_id}/feedback"): "owned",
     ("GET", "/api/feedback"): "collection",
     ("GET", "/api/conversations/{conversation_id}/messages/{message_id}/inspect"): "owned",
+    # The other protocols name the conversation in the body: another user's is a 404 too.
+    ("POST", "/api/vercel-ai/chat"): "owned",
+    ("GET", "/api/vercel-ai/chat/{conversation_id}/stream"): "owned",
+    ("GET", "/api/vercel-ai/chat/{conversation_id}/messages"): "owned",
+    ("POST", "/api/ag-ui"): "owned",
+    ("GET", "/api/ag-ui/{thread_id}/messages"): "owned",
     ("GET", "/"): "page",
     ("GET", "/c/{conversation_id}"): "page",
     ("GET", "/login"): "public",
@@ -120,6 +128,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/static/{name:path}"): "public",
     ("GET", "/openapi.json"): "public",
     ("GET", "/docs"): "public",
+    ("GET", "/healthz"): "public",
+    ("GET", "/readyz"): "public",
+    ("GET", "/metrics"): "operator",
 }
 
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -145,6 +156,17 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/api/conversations/{conversation_id}/messages/{message_id}/feedback"): {
         "rating": "good",
         "comment": "secret of alice's rating",
+    },
+    # "{conversation_id}" is replaced by alice's conversation.
+    ("POST", "/api/vercel-ai/chat"): {
+        "id": "{conversation_id}",
+        "trigger": "submit-message",
+        "messages": [{"id": "m", "role": "user", "parts": [{"type": "text", "text": "hello"}]}],
+    },
+    ("POST", "/api/ag-ui"): {
+        "threadId": "{conversation_id}",
+        "runId": "run",
+        "messages": [{"id": "m", "role": "user", "content": "hello"}],
     },
 }
 
@@ -209,6 +231,7 @@ def test_the_authorization_matrix(world: World, method: str, path: str) -> None:
     url = path.format(
         share_id=share.json()["id"],
         conversation_id=cid,
+        thread_id=cid,
         run_id=run_id,
         token_id=token_id,
         message_id=message_id,
@@ -218,7 +241,8 @@ def test_the_authorization_matrix(world: World, method: str, path: str) -> None:
     kwargs: dict[str, Any] = {"params": QUERIES.get((method, path), {})}
     if body is not None:
         kwargs["json"] = {
-            k: v.format(message_id=message_id) if isinstance(v, str) else v for k, v in body.items()
+            k: v.format(message_id=message_id, conversation_id=cid) if isinstance(v, str) else v
+            for k, v in body.items()
         }
 
     if (method, path) == ("POST", "/api/files"):
@@ -235,6 +259,9 @@ def test_the_authorization_matrix(world: World, method: str, path: str) -> None:
 
     if kind == "open" or kind == "public":
         assert call(None).status_code < 400
+        return
+    if kind == "operator":
+        assert [call(who).status_code for who in (None, "bob", "alice")] == [404, 404, 404]
         return
     if kind == "page":
         anonymous = call(None)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import importlib.util
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -81,8 +83,11 @@ def run_serve(settings: Settings, args: argparse.Namespace) -> int:
     except (AgentConfigError, McpConfigError) as exc:
         print(f"parley: {exc}", file=sys.stderr)
         return 2
-    print(f"Parley {__version__} on http://{settings.host}:{settings.port}", file=sys.stderr)
-    uvicorn.run(app, host=settings.host, port=settings.port, **_UVICORN)
+    if settings.log_format == "text":  # in JSON, uvicorn's own line says where it listens
+        print(f"Parley {__version__} on http://{settings.host}:{settings.port}", file=sys.stderr)
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, **_UVICORN, **_logging(settings.log_format)
+    )
     return 0
 
 
@@ -110,8 +115,28 @@ def _serve_reloading(settings: Settings, args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         **_UVICORN,
+        **_logging(settings.log_format),
     )
     return 0
+
+
+def _logging(log_format: str) -> dict[str, Any]:
+    """uvicorn's logging config: its own for text; for json, every line of uvicorn's, Parley's
+    (INFO and up) and any library's (WARNING and up) as one JSON object (observe/logs.py)."""
+    if log_format != "json":
+        return {}
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    for name in config["formatters"]:
+        config["formatters"][name] = {"()": "parley.observe.logs.JsonFormatter"}
+    # Libraries log through the root logger: without a handler there, Python's last resort
+    # would print their warnings as plain text in the middle of the JSON.
+    config["root"] = {"handlers": ["default"], "level": "WARNING"}
+    config["loggers"]["parley"] = {"level": "INFO"}
+    config["loggers"]["py.warnings"] = {"level": "WARNING"}
+    logging.captureWarnings(True)
+    return {"log_config": config}
 
 
 def reloaded_app() -> FastAPI:

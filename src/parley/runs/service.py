@@ -17,10 +17,11 @@ import socket
 import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic_ai import DeferredToolRequests
 from pydantic_ai.agent import AbstractAgent
+from pydantic_ai.capabilities import AbstractCapability
 from pydantic_ai.exceptions import RunTimedOut
 from pydantic_ai.messages import (
     ModelMessage,
@@ -38,6 +39,7 @@ from ..chat.models import Status, Usage
 from ..chat.store import Fresh, Regenerate, Store, Turn
 from ..db.clock import now
 from ..db.ids import new_id
+from ..observe.logs import bind
 from ..settings import Settings
 from .errors import describe_error
 from .events import ReplyStream
@@ -46,6 +48,9 @@ from .store import RunStore
 from .timings import Timings
 from .titles import write_title
 from .toolschemas import ToolSchemas
+
+if TYPE_CHECKING:
+    from ..observe.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +62,8 @@ _DONE_GRACE_SECONDS = 5.0
 # Stored events of a finished run serve late reattaches only; then the message is the record.
 _EVENTS_KEPT = timedelta(hours=1)
 SAVE_FAILED = "The reply could not be saved."
+# The wire events of a reply's content: the first one is its first token.
+_CONTENT = frozenset({"text", "thinking"})
 
 
 class RunNotFound(Exception):
@@ -104,8 +111,14 @@ class Runs:
         settings: Settings,
         *,
         tools: McpServers | None = None,
+        metrics: Metrics | None = None,
+        capabilities: Sequence[AbstractCapability[Any]] = (),
     ) -> None:
         self.store = store
+        # Added to every run (create_app's tracing: Pydantic AI's spans, content or not).
+        self.capabilities = list(capabilities)
+        # Prometheus metrics (PARLEY_METRICS): replies running, ended, their first token, usage.
+        self.metrics = metrics
         # The operator's MCP servers, started once by the app: their tools join the agent's.
         self.tools = tools
         self.run_store = RunStore(store.engine)
@@ -324,6 +337,9 @@ class Runs:
 
     async def _drive(self, run: Run) -> None:
         turn = run.turn
+        # This task's log lines (and its checkpoints' and title's) name the run and its owner.
+        bind(run_id=run.id, user_id=run.owner, user=None)
+        started = time.monotonic()
         # A resumed reply goes on from the parts it shows.
         builder = ReplyStream(parts=list(turn.earlier_parts))
         # Each model request and tool call, timed for the Inspect view (after a resume, on top
@@ -334,6 +350,9 @@ class Runs:
         error: str | None = None
         new_messages: list[ModelMessage] = []
         usage: Usage | None = None
+        first = self.metrics is not None
+        if self.metrics is not None:
+            self.metrics.reply_started()
         try:
             choice = self.catalog.for_conversation(turn.model)
             base = choice.model or self.agent.model
@@ -364,10 +383,14 @@ class Runs:
                 timeout=self.settings.run_timeout,
                 # The MCP servers' tools, but those of servers this conversation switched off.
                 toolsets=self.tools.toolsets(off=run.turn.tools_off) if self.tools else None,
+                capabilities=self.capabilities or None,
             ) as stream:
                 # The event stream catches what ends the run early (a failure, a stop, a
                 # timeout), closes the open part and any pending tool call, and keeps it.
                 async for name, data in builder.transform_stream(timings.events(stream)):
+                    if first and name in _CONTENT and self.metrics is not None:
+                        first = False
+                        self.metrics.first_token(turn.model, time.monotonic() - started)
                     run.publish(name, data)
                 if isinstance(builder.cancelled, RunTimedOut):
                     status, error = "error", "The reply took too long and was stopped."
@@ -422,6 +445,12 @@ class Runs:
                 run.close()
             if self._active.get(run.conversation_id) is run:
                 del self._active[run.conversation_id]
+            if self.metrics is not None:
+                # What the reply's `done` event told its clients: however the run ended.
+                done = next((data for name, data in reversed(run.events) if name == "done"), {})
+                self.metrics.reply_ended(
+                    run.turn.model, done.get("status", "error"), done.get("usage")
+                )
             asyncio.get_running_loop().call_later(_FINISHED_RUN_TTL, self._runs.pop, run.id, None)
 
     async def _finish(

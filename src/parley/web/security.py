@@ -14,6 +14,10 @@ from ..settings import Settings
 from .mount import route_path
 
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+# Health probes come from load balancers and orchestrators, addressed by the instance's IP (no
+# listed host name); their answers hold nothing a DNS-rebinding page could want. /metrics
+# stays behind the Host check: who may read it is decided by address, which rebinding abuses.
+_PROBES = frozenset({"/healthz", "/readyz"})
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # The one route that takes multipart/form-data (a file upload, web/routes/files.py), and the
 # header it requires, which no HTML form can send (see _cross_site_problem).
@@ -49,7 +53,11 @@ class RequestGuard:
         headers = Headers(scope=scope)
         self._behind_proxy(scope, headers)
         host = headers.get("host", "")
-        if self.check_host and _host_name(host) not in self.allowed_hosts:
+        if (
+            self.check_host
+            and _host_name(host) not in self.allowed_hosts
+            and route_path(scope) not in _PROBES
+        ):
             await refuse(send, 421, "This server does not answer to that host name.")
             return
         if scope["method"] in _UNSAFE:

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
+from opentelemetry import context as otel_context
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["Lifecycle", "StartOnFirstRequest"]
@@ -50,7 +51,13 @@ class Lifecycle:
             self._lock = asyncio.Lock()
         async with self._lock:
             if not self.started:
-                await self._kept.enter_async_context(self.context(app))
+                # Outside the request's trace: the tasks the services start (the reaper, MCP
+                # servers) would otherwise add to it for the life of the process.
+                token = otel_context.attach(otel_context.Context())
+                try:
+                    await self._kept.enter_async_context(self.context(app))
+                finally:
+                    otel_context.detach(token)
 
 
 class StartOnFirstRequest:
