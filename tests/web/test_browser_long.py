@@ -161,7 +161,7 @@ def test_scrolling_up_mid_reply_stops_following_until_jump_to_latest(
         prompt = page.get_by_role("textbox", name="Message")
         reply = _ask(page, "Write a lot, fast.")
         expect(reply).to_contain_text("word600", timeout=30_000)
-        expect(jump).to_be_hidden()
+        expect(jump).to_be_hidden(timeout=SETTLED)
 
         # A turn of the wheel up: the reader stays there while the reply grows below.
         _over(page, log)
@@ -181,7 +181,7 @@ def test_scrolling_up_mid_reply_stops_following_until_jump_to_latest(
 
         # "Jump to latest" goes back down and follows the reply again.
         jump.click()
-        expect(jump).to_be_hidden()
+        expect(jump).to_be_hidden(timeout=SETTLED)
         expect(prompt).to_be_focused()
         grown = log.evaluate("(log) => log.scrollHeight")
         page.wait_for_function(
@@ -206,7 +206,7 @@ def test_scrolling_up_mid_reply_stops_following_until_jump_to_latest(
         jump.click()
         page.wait_for_function(f"(log) => ({DISTANCE})(log) < 2", arg=log.element_handle())
         expect(reply.get_by_text("The end.")).to_be_in_viewport()
-        expect(jump).to_be_hidden()
+        expect(jump).to_be_hidden(timeout=SETTLED)
         assert errors == []
 
 
@@ -243,7 +243,7 @@ def test_a_long_history_scrolled_to_its_first_message_and_back(
         jump = page.get_by_role("button", name=JUMP)
         expect(newest).to_be_in_viewport()
         expect(messages).to_have_count(100)
-        expect(jump).to_be_hidden()
+        expect(jump).to_be_hidden(timeout=SETTLED)
         opened = log.evaluate(ELEMENTS)
         # Off-screen messages are not laid out (what keeps a long log cheap while a reply
         # streams); the reader's place is kept all the same, below.
@@ -283,7 +283,7 @@ def test_a_long_history_scrolled_to_its_first_message_and_back(
         expect(first).to_have_count(0)
         expect(page.get_by_role("button", name="Load newer messages")).to_have_count(0)
         assert most <= 3 * opened, (opened, most)
-        expect(jump).to_be_hidden()
+        expect(jump).to_be_hidden(timeout=SETTLED)
         assert errors == []
 
 
@@ -327,7 +327,7 @@ def test_a_deep_search_hit_opens_around_it_and_jump_to_latest_returns(
         expect(newest).to_be_in_viewport()
         expect(found).to_have_count(0)
         expect(messages).to_have_count(100)
-        expect(jump).to_be_hidden()
+        expect(jump).to_be_hidden(timeout=SETTLED)
         expect(page.get_by_role("textbox", name="Message")).to_be_focused()
         assert errors == []
 
@@ -357,7 +357,7 @@ def test_a_sideways_wheel_or_one_at_the_top_keeps_following(
                 arg=log.element_handle(),
                 timeout=2_000,
             )
-            expect(jump).to_be_hidden()
+            expect(jump).to_be_hidden(timeout=SETTLED)
 
             # A trackpad swiped sideways (along a wide code block) goes a little up as well.
             _over(page, log)
@@ -370,7 +370,7 @@ def test_a_sideways_wheel_or_one_at_the_top_keeps_following(
                     && ({DISTANCE})(log) < log.clientHeight / 2""",
                 arg=[log.element_handle(), grown],
             )
-            expect(jump).to_be_hidden()
+            expect(jump).to_be_hidden(timeout=SETTLED)
             expect(reply).to_have_attribute("data-status", "complete", timeout=30_000)
             page.wait_for_function(f"(log) => ({DISTANCE})(log) < 2", arg=log.element_handle())
             assert errors == []
@@ -506,7 +506,7 @@ def test_an_edit_at_a_search_hit_makes_the_window_the_newest(
         expect(reply).to_contain_text("Edited at the hit")
         expect(reply).to_have_attribute("data-status", "complete")
         expect(page.get_by_role("button", name="Load newer messages")).to_have_count(0)
-        expect(jump).to_be_hidden()
+        expect(jump).to_be_hidden(timeout=SETTLED)
         assert errors == []
 
 
@@ -533,7 +533,7 @@ def test_jump_to_latest_opens_no_keyboard_on_a_tap(browser: Browser, database_ur
             _scroll_to_top(log)
             expect(jump).to_be_visible()
             jump.tap()
-            expect(jump).to_be_hidden()
+            expect(jump).to_be_hidden(timeout=SETTLED)
             expect(newest).to_be_in_viewport(timeout=SETTLED)
             expect(prompt).not_to_be_focused()
             expect(log).to_be_focused()
@@ -544,7 +544,7 @@ def test_jump_to_latest_opens_no_keyboard_on_a_tap(browser: Browser, database_ur
             toggle = page.get_by_role("button", name="Conversations")
             toggle.focus()
             jump.dispatch_event("click")
-            expect(jump).to_be_hidden()
+            expect(jump).to_be_hidden(timeout=SETTLED)
             expect(newest).to_be_in_viewport(timeout=SETTLED)
             expect(toggle).to_be_focused()
 
@@ -553,7 +553,7 @@ def test_jump_to_latest_opens_no_keyboard_on_a_tap(browser: Browser, database_ur
             expect(jump).to_be_visible()
             jump.focus()
             page.keyboard.press("Enter")
-            expect(jump).to_be_hidden()
+            expect(jump).to_be_hidden(timeout=SETTLED)
             expect(prompt).to_be_focused()
             assert errors == []
         finally:
